@@ -1,0 +1,23 @@
+"""Dramatiq actors: thin. Load, call the domain, let the domain commit.
+
+Importing this module builds the broker from settings, so ``dramatiq worker``
+(see ``worker.py``) gets the right one before any actor is declared.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+
+from automation import processing, profile  # noqa: F401  (profile registers its step)
+from automation.broker import get_broker
+
+get_broker()
+
+
+@dramatiq.actor(queue_name="events", max_retries=5, min_backoff=1000, max_backoff=60_000)
+def process_events(event_pks: list[int]) -> None:
+    """Process stored events by id; already-processed ones are skipped."""
+    processing.process_events(event_pks)
+
+
+ALL = [process_events]

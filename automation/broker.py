@@ -1,0 +1,71 @@
+"""The broker, built from ``BROKER_URL``: the stub (in-process), Redis or RabbitMQ."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dramatiq
+from dramatiq import Broker, Worker
+from dramatiq.brokers.stub import StubBroker
+
+from automation.config import get_settings
+from automation.errors import ConfigError
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_current: Broker | None = None
+
+
+def build_broker(url: str) -> Broker:
+    """A new broker for ``url`` (``stub://``, ``redis://…``, ``amqp://…``)."""
+    if url.startswith("stub"):
+        return StubBroker()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=url)
+    if url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url, confirm_delivery=True)
+    raise ConfigError(f"BROKER_URL '{url}' is not stub://, redis://… or amqp://…")
+
+
+def get_broker() -> Broker:
+    """The process's broker, built from settings on first use and set as dramatiq's global."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = build_broker(get_settings().broker_url)
+            dramatiq.set_broker(_current)
+        return _current
+
+
+def use_broker(broker: Broker) -> Broker:
+    """Make ``broker`` the process's broker and re-bind every actor to it (tests, drain)."""
+    global _current
+    with _lock:
+        _current = broker
+        dramatiq.set_broker(broker)
+    from automation import actors
+
+    for actor in actors.ALL:
+        actor.broker = broker
+        broker.declare_actor(actor)
+    return broker
+
+
+def start_worker(broker: Broker, threads: int = 2) -> Worker:
+    """An in-process worker (the embedded default's worker thread)."""
+    worker = Worker(broker, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    return worker
+
+
+def drain_stub(broker: StubBroker, worker: Worker) -> None:
+    """Wait until every queue of the stub broker is empty and the worker idle."""
+    for queue in list(broker.queues):
+        if not queue.endswith(".DQ") and not queue.endswith(".XQ"):
+            broker.join(queue, fail_fast=False)
+    worker.join()

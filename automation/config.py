@@ -1,0 +1,86 @@
+"""Settings, read once from the environment (prefix ``AUTOMATION_``) and ``.env``."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from automation.errors import ConfigError
+
+DEV_SECRET = "dev-insecure-secret-for-the-embedded-default"
+
+
+class Settings(BaseSettings):
+    """Every setting of the engine; URLs choose the real parts."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTOMATION_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./automation.db"
+    broker_url: str = "stub://"
+    smtp_url: str = ""  # empty: the built-in sink writing .eml files to ./outbox/email
+    sms_url: str = "file://./outbox/sms"
+    timezone: str = "Asia/Seoul"
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    now: datetime | None = None
+
+    ingest_batch_max: int = 1000
+    relay_grace_seconds: int = 60
+    max_event_attempts: int = 5
+    session_gap_minutes: int = 30
+    api_key_cache_seconds: int = 30
+
+    @field_validator("now")
+    @classmethod
+    def _now_has_zone(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("AUTOMATION_NOW needs a time zone offset, e.g. 2026-11-22T09:00+09:00")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_outside_embedded(self) -> Settings:
+        if not self.secret_key:
+            if not self.is_embedded:
+                raise ValueError(
+                    "AUTOMATION_SECRET_KEY is required outside the embedded default "
+                    "(it signs tracking links)"
+                )
+            self.secret_key = DEV_SECRET
+        return self
+
+    @property
+    def is_embedded(self) -> bool:
+        """True on the embedded default: SQLite and the stub broker."""
+        return self.database_url.startswith("sqlite") and self.broker_url.startswith("stub")
+
+    @property
+    def email_outbox(self) -> Path:
+        return Path("outbox/email")
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(_first_error(exc)) from None
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and CLI options that change the environment)."""
+    get_settings.cache_clear()
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        msg = str(first.get("msg", exc)).removeprefix("Value error, ")
+        return f"setting {where.upper() or ''}: {msg}".replace("setting : ", "settings: ")
+    return str(exc)

@@ -1,0 +1,78 @@
+"""The database: one engine per URL, short sessions, SQLite tuned for a writer and readers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from automation.config import get_settings
+
+
+def _normalise_url(url: str) -> str:
+    # psycopg 3 is the driver we install; plain postgresql:// would ask for psycopg2.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@functools.cache
+def engine_for(url: str) -> Engine:
+    """The engine for ``url``, created once per process."""
+    url = _normalise_url(url)
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers go on while the one writer commits; short write transactions
+    # keep the API and the in-process worker from locking each other out.
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see below)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # A deferred transaction that reads then writes can fail with "database is locked"
+    # without waiting; taking the write lock up front makes busy_timeout apply.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine() -> Engine:
+    """The engine for the configured ``DATABASE_URL``."""
+    return engine_for(get_settings().database_url)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def dialect_name() -> str:
+    """``sqlite`` or ``postgresql``."""
+    return get_engine().dialect.name

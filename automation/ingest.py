@@ -1,0 +1,147 @@
+"""Ingest: the only way in. Validate, deduplicate, resolve identity, store, publish.
+
+The API, tracking routes, imports, provider callbacks and the scheduler all call
+:func:`ingest`. An event is committed before its id goes to the broker; if the
+broker is down, the relay publishes it later (the events table is the outbox).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from automation import clock, identity, metrics
+from automation.db import get_engine
+from automation.event_schema import EventIn, validate_event
+from automation.models import Event
+from automation.publish import publish_events
+from automation.sql import dialect_insert
+
+log = logging.getLogger(__name__)
+_events = Event.__table__  # type: ignore[attr-defined]
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+
+@dataclass(slots=True)
+class EventResult:
+    """What became of one event of a batch."""
+
+    index: int
+    status: str
+    event_id: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.event_id is not None:
+            out["event_id"] = self.event_id
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """The per-event results of one batch, and the database ids of what was stored."""
+
+    results: list[EventResult]
+    stored_ids: list[int] = field(default_factory=list)
+    stitched: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def rejected(self) -> int:
+        return self.count(REJECTED)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "accepted": self.count(ACCEPTED),
+            "duplicates": self.count(DUPLICATE),
+            "rejected": self.rejected,
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) -> IngestResult:
+    """Validate and store a batch of events, then hand the stored ones to the broker.
+
+    Parameters:
+      raw_events: decoded JSON objects in the event format.
+      source: where they came from (``api``, ``import``, ``scheduler``, ``tracking``…).
+      publish: send stored ids to the broker now (the relay does it otherwise).
+
+    Returns:
+      An :class:`IngestResult` with one result per event, in order. Valid events are
+      stored even when others in the batch are rejected; a repeat ``event_id`` is a
+      duplicate and stored once.
+    """
+    now = clock.now()
+    results: list[EventResult] = []
+    valid: list[tuple[int, EventIn]] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_events):
+        checked = validate_event(raw, now)
+        if isinstance(checked, list):
+            results.append(EventResult(i, REJECTED, _raw_id(raw), checked))
+        elif checked.event_id in seen:
+            results.append(EventResult(i, DUPLICATE, checked.event_id))
+        else:
+            seen.add(checked.event_id)
+            results.append(EventResult(i, ACCEPTED, checked.event_id))
+            valid.append((i, checked))
+    outcome = IngestResult(results)
+    if valid:
+        with get_engine().begin() as conn:
+            _store(conn, valid, outcome, now, source)
+    metrics.record_ingest(outcome, source)
+    if publish and outcome.stored_ids:
+        publish_events(outcome.stored_ids)
+    return outcome
+
+
+def _store(
+    conn: Connection, valid: list[tuple[int, EventIn]], outcome: IngestResult, now: datetime, source: str
+) -> None:
+    events = [ev for _, ev in valid]
+    links = identity.resolve(events, conn)
+    rows = [
+        {
+            "event_id": ev.event_id,
+            "type": ev.type,
+            "occurred_at": ev.occurred_at,
+            "received_at": now,
+            "visitor_id": ev.visitor_id,
+            "customer_id": ev.customer_id,
+            "properties": ev.properties,
+            "source": source,
+            "attempts": 0,
+        }
+        for ev in events
+    ]
+    stmt = (
+        dialect_insert(conn, _events)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(_events.c.id, _events.c.event_id)
+    )
+    stored = {event_id: pk for pk, event_id in conn.execute(stmt, rows)}
+    for index, ev in valid:
+        pk = stored.get(ev.event_id)
+        if pk is None:
+            outcome.results[index].status = DUPLICATE
+        else:
+            outcome.stored_ids.append(pk)
+    if links:
+        outcome.stitched = identity.stitch(conn, links, now)
+
+
+def _raw_id(raw: Any) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("event_id"), str):
+        return str(raw["event_id"])[:200]
+    return None

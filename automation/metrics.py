@@ -1,0 +1,29 @@
+"""Prometheus metrics of this process (served at ``/metrics``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Histogram
+
+if TYPE_CHECKING:
+    from automation.ingest import IngestResult
+
+EVENTS_INGESTED = Counter(
+    "automation_events_ingested_total", "Events offered to ingest, by result", ["source", "result"]
+)
+EVENTS_PROCESSED = Counter(
+    "automation_events_processed_total", "Events processed by the worker, by result", ["result"]
+)
+EVENTS_RELAYED = Counter("automation_events_relayed_total", "Events re-published by the relay")
+INGEST_BATCH_SECONDS = Histogram(
+    "automation_ingest_batch_seconds", "Time to ingest one HTTP batch", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+)
+
+
+def record_ingest(outcome: IngestResult, source: str) -> None:
+    """Count one batch's results."""
+    for status in ("accepted", "duplicate", "rejected"):
+        n = outcome.count(status)
+        if n:
+            EVENTS_INGESTED.labels(source, status).inc(n)

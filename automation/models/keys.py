@@ -1,0 +1,34 @@
+"""API keys: only a hash is stored; the key itself is shown once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from automation import clock
+from automation.db_types import UTCDateTime
+
+
+class Scope(StrEnum):
+    INGEST = "ingest"
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class ApiKey(SQLModel, table=True):
+    """A machine's key with one scope."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    scope: str = Field(max_length=16)
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=False, default=clock.now)
+    )
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

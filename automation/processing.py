@@ -1,0 +1,89 @@
+"""Processing one stored event, exactly once in effect.
+
+The worker claims the event (``processed_at`` set only if it was still unset) and
+runs the pipeline steps in the same transaction: if any step fails, nothing of
+it is kept, the failure is recorded on the event, and a retry starts afresh.
+Later issues add steps (segments, journeys) with :func:`add_step`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from automation import clock, metrics
+from automation.config import get_settings
+from automation.db import session_scope
+from automation.errors import AutomationError
+from automation.models import Event
+
+log = logging.getLogger(__name__)
+_events = Event.__table__  # type: ignore[attr-defined]
+
+Step = Callable[[Session, Event], None]
+PIPELINE: list[Step] = []
+
+
+class ProcessingFailed(AutomationError):
+    """Some events of a message failed; the message is retried (done ones are skipped)."""
+
+
+def add_step(step: Step) -> Step:
+    """Register a pipeline step (usable as a decorator); steps run in registration order."""
+    if step not in PIPELINE:
+        PIPELINE.append(step)
+    return step
+
+
+def process_event(event_pk: int) -> bool:
+    """Apply one event's effects; False if it was processed already (or gave up on)."""
+    try:
+        with session_scope() as session:
+            claimed = session.connection().execute(
+                update(_events)
+                .where(
+                    _events.c.id == event_pk,
+                    _events.c.processed_at.is_(None),
+                    _events.c.attempts < get_settings().max_event_attempts,
+                )
+                .values(processed_at=clock.now(), attempts=_events.c.attempts + 1)
+            )
+            if claimed.rowcount == 0:
+                metrics.EVENTS_PROCESSED.labels("skipped").inc()
+                return False
+            event = session.get(Event, event_pk)
+            assert event is not None
+            for step in PIPELINE:
+                step(session, event)
+    except Exception as exc:
+        _record_failure(event_pk, exc)
+        metrics.EVENTS_PROCESSED.labels("failed").inc()
+        raise
+    metrics.EVENTS_PROCESSED.labels("processed").inc()
+    return True
+
+
+def process_events(event_pks: list[int]) -> int:
+    """Process several events, each in its own transaction; raise if any failed."""
+    done, failed = 0, []
+    for pk in event_pks:
+        try:
+            done += process_event(pk)
+        except Exception:
+            log.exception("event %s failed", pk)
+            failed.append(pk)
+    if failed:
+        raise ProcessingFailed(f"events {failed} failed; they will be retried")
+    return done
+
+
+def _record_failure(event_pk: int, exc: Exception) -> None:
+    with session_scope() as session:
+        session.connection().execute(
+            update(_events)
+            .where(_events.c.id == event_pk, _events.c.processed_at.is_(None))
+            .values(attempts=_events.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        )

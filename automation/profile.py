@@ -1,0 +1,142 @@
+"""The profile step: what an event changes about the customer and the visitor.
+
+Visits (30 minutes of inactivity start a new one), the lifecycle ladder
+(member → customer → repeat, never down), policies bought or ended through
+events, and the activity status a returning dormant customer leaves.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from automation.config import get_settings
+from automation.models import STAGE_ORDER, ActivityStatus, Customer, Event, Identity, LifecycleStage, Policy, Product
+from automation.processing import add_step
+
+ACTIVITY_TYPES = frozenset(
+    {"page_view", "login", "signup", "product_view", "content_view", "quote_request", "consultation_request"}
+)
+POLICY_STATUS = {"policy_matured": "matured", "policy_cancelled": "cancelled", "policy_renewed": "active"}
+
+
+@add_step
+def apply_profile(session: Session, event: Event) -> None:
+    """Update visitor and customer from one event (a pipeline step)."""
+    if event.visitor_id:
+        _touch_visitor(session, event)
+    if not event.customer_id:
+        return
+    customer = _customer(session, event)
+    if event.type in ACTIVITY_TYPES:
+        _touch_activity(customer, event.occurred_at)
+    if event.type == "signup" and customer.joined_at is None:
+        customer.joined_at = event.occurred_at
+    if event.type in ("policy_purchased", "policy_renewed"):
+        _record_policy(session, customer, event)
+    elif event.type in POLICY_STATUS:
+        _set_policy_status(session, event)
+    session.add(customer)
+
+
+def promote(customer: Customer, stage: LifecycleStage) -> bool:
+    """Move the customer up the ladder to ``stage``; never down. True if it moved."""
+    if STAGE_ORDER[LifecycleStage(customer.lifecycle_stage)] < STAGE_ORDER[stage]:
+        customer.lifecycle_stage = stage.value
+        return True
+    return False
+
+
+def stage_for_policy_count(count: int) -> LifecycleStage:
+    """Member without a policy, customer with one, repeat with two or more."""
+    if count >= 2:
+        return LifecycleStage.REPEAT
+    return LifecycleStage.CUSTOMER if count == 1 else LifecycleStage.MEMBER
+
+
+def _touch_visitor(session: Session, event: Event) -> None:
+    ident = session.get(Identity, event.visitor_id, with_for_update=True)
+    if ident is None:
+        return
+    gap = timedelta(minutes=get_settings().session_gap_minutes)
+    at = event.occurred_at
+    if ident.visits == 0 or at - ident.last_seen_at > gap:  # type: ignore[operator]
+        ident.visits += 1
+    if at > ident.last_seen_at:  # type: ignore[operator]
+        ident.last_seen_at = at
+    if at < ident.first_seen_at:  # type: ignore[operator]
+        ident.first_seen_at = at
+    session.add(ident)
+
+
+def _customer(session: Session, event: Event) -> Customer:
+    customer = session.get(Customer, event.customer_id, with_for_update=True)
+    if customer is None:
+        # An event may name a customer the CRM has not exported yet: keep it as a member.
+        customer = Customer(customer_id=event.customer_id, lifecycle_stage=LifecycleStage.MEMBER.value)
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def _touch_activity(customer: Customer, at: datetime) -> None:
+    if customer.last_seen_at is None or at > customer.last_seen_at:
+        customer.last_seen_at = at
+    if customer.activity_status in (ActivityStatus.DORMANT, ActivityStatus.CHURNED):
+        customer.activity_status = ActivityStatus.REACTIVATED.value
+
+
+def _record_policy(session: Session, customer: Customer, event: Event) -> None:
+    props = event.properties
+    policy = session.get(Policy, props["policy_id"])
+    if policy is None:
+        policy = Policy(policy_id=props["policy_id"], customer_id=customer.customer_id)
+    policy.status = "active"
+    code = props.get("product")
+    if code and session.get(Product, code) is not None:
+        policy.product_code = code
+    elif code:
+        policy.attributes = {**policy.attributes, "product": code}
+    policy.start_date = _date(props.get("start_date")) or policy.start_date or event.occurred_at.date()
+    policy.maturity_date = _date(props.get("maturity_date")) or policy.maturity_date
+    policy.premium = _decimal(props.get("premium")) or policy.premium
+    session.add(policy)
+    session.flush()
+    held = session.exec(
+        select(func.count()).select_from(Policy).where(Policy.customer_id == customer.customer_id)  # type: ignore[arg-type]
+    ).one()[0]
+    stage = stage_for_policy_count(held)
+    if event.type == "policy_renewed":
+        stage = LifecycleStage.REPEAT
+    if customer.first_policy_at is None:
+        customer.first_policy_at = event.occurred_at
+    promote(customer, stage)
+
+
+def _set_policy_status(session: Session, event: Event) -> None:
+    policy = session.get(Policy, event.properties["policy_id"])
+    if policy is not None:
+        policy.status = POLICY_STATUS[event.type]
+        session.add(policy)
+
+
+def _date(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
