@@ -14,7 +14,9 @@ from automation.broker import get_broker
 get_broker()
 
 
-@dramatiq.actor(queue_name="events", max_retries=5, min_backoff=1000, max_backoff=60_000)
+# Failures are recorded per event and retried by the relay, not by re-running the
+# whole message (which would hold the other events of the chunk hostage).
+@dramatiq.actor(queue_name="events", max_retries=0)
 def process_events(event_pks: list[int]) -> None:
     """Process stored events by id; already-processed ones are skipped."""
     processing.process_events(event_pks)

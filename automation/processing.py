@@ -2,7 +2,7 @@
 
 The worker claims the event (``processed_at`` set only if it was still unset) and
 runs the pipeline steps in the same transaction: if any step fails, nothing of
-it is kept, the failure is recorded on the event, and a retry starts afresh.
+it is kept, the failure is recorded on the event, and the relay offers it again.
 Later issues add steps (segments, journeys) with :func:`add_step`.
 """
 
@@ -17,7 +17,6 @@ from sqlmodel import Session
 from automation import clock, metrics
 from automation.config import get_settings
 from automation.db import session_scope
-from automation.errors import AutomationError
 from automation.models import Event
 
 log = logging.getLogger(__name__)
@@ -25,10 +24,6 @@ _events = Event.__table__  # type: ignore[attr-defined]
 
 Step = Callable[[Session, Event], None]
 PIPELINE: list[Step] = []
-
-
-class ProcessingFailed(AutomationError):
-    """Some events of a message failed; the message is retried (done ones are skipped)."""
 
 
 def add_step(step: Step) -> Step:
@@ -67,16 +62,18 @@ def process_event(event_pk: int) -> bool:
 
 
 def process_events(event_pks: list[int]) -> int:
-    """Process several events, each in its own transaction; raise if any failed."""
-    done, failed = 0, []
+    """Process several events, each in its own transaction; returns how many took effect.
+
+    A failing event does not stop the others: its error and attempt count are on its
+    row, and the relay offers it again after the grace period, up to
+    ``max_event_attempts`` times (then it waits for a person: ``last_error`` says why).
+    """
+    done = 0
     for pk in event_pks:
         try:
             done += process_event(pk)
         except Exception:
             log.exception("event %s failed", pk)
-            failed.append(pk)
-    if failed:
-        raise ProcessingFailed(f"events {failed} failed; they will be retried")
     return done
 
 

@@ -1,0 +1,16 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from automation import __version__
+from automation.api.routes import events, health
+
+
+def create_app() -> FastAPI:
+    """The API with every router mounted."""
+    app = FastAPI(title="automation", version=__version__)
+    app.include_router(health.router)
+    app.include_router(events.router)
+    return app

@@ -1,0 +1,210 @@
+"""``automation``: the command line of the contract.
+
+Errors a user can cause exit non-zero with one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from automation.errors import AutomationError, NotYetAvailable
+
+app = typer.Typer(
+    help="Event-driven marketing automation for a life insurer's eCRM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+journeys_app = typer.Typer(help="Journey definitions.", no_args_is_help=True)
+segments_app = typer.Typer(help="Customer segments.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(journeys_app, name="journeys")
+app.add_typer(segments_app, name="segments")
+
+out = Console()
+err = Console(stderr=True)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr, then exit non-zero."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _not_yet(what: str) -> NoReturn:
+    raise NotYetAvailable(f"'{what}' is not yet available in this version")
+
+
+# --- database -----------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the Alembic migrations in migrations/."""
+    from automation.migrate import upgrade
+
+    upgrade(revision)
+    out.print(f"database at revision {revision}")
+
+
+# --- runtime ------------------------------------------------------------------------
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """API + web pages + worker (stub broker) + relay, in one process."""
+    import uvicorn
+
+    from automation.api.app import create_app
+    from automation.embedded import Embedded
+
+    embedded = Embedded()
+    embedded.start()
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    finally:
+        embedded.stop()
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="worker processes")] = 2,
+    threads: Annotated[int, typer.Option(help="threads per process")] = 4,
+) -> None:
+    """Dramatiq workers on BROKER_URL (same as `dramatiq worker`)."""
+    from automation.config import get_settings
+
+    if get_settings().broker_url.startswith("stub"):
+        fail("the stub broker lives inside one process: use `automation serve` or "
+             "`automation drain`, or set AUTOMATION_BROKER_URL to redis://… or amqp://…")
+    args = [sys.executable, "-m", "dramatiq", "automation.actors",
+            "--processes", str(processes), "--threads", str(threads)]
+    os.execv(sys.executable, args)
+
+
+@app.command()
+def scheduler() -> None:
+    """The scheduler process (same as `python scheduler.py`)."""
+    _not_yet("automation scheduler")
+
+
+@app.command()
+def drain() -> None:
+    """Process everything stored but not processed, and what it produces, then exit."""
+    from automation.embedded import drain as run_drain
+    from automation.relay import unprocessed_count
+
+    published = run_drain()
+    left = unprocessed_count()
+    out.print(f"drained: {published} events published to the in-process worker; {left} left")
+    if left:
+        fail(f"{left} events could not be processed; see events.last_error")
+
+
+@app.command()
+def tick(at: Annotated[str | None, typer.Option(help="ISO time with offset")] = None) -> None:
+    """Run every scheduler job that is due at that time, once."""
+    _not_yet("automation tick")
+
+
+# --- data ---------------------------------------------------------------------------
+
+
+class ImportKind(StrEnum):
+    customers = "customers"
+    products = "products"
+    policies = "policies"
+    events = "events"
+
+
+@app.command("import")
+def import_(kind: ImportKind, file: Path) -> None:
+    """Import CSV or JSONL; bad rows are reported as FILE:LINE and skipped."""
+    from automation.importer import import_file
+
+    report = import_file(kind.value, file, console=err)
+    for problem in report.problems:
+        err.print(problem, highlight=False, soft_wrap=True)
+    out.print(f"{kind.value}: {report.ok} imported, {len(report.problems)} bad rows skipped")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[str, typer.Argument(help="ingest, admin or agent")],
+    name: Annotated[str | None, typer.Option(help="a name to recognise it by")] = None,
+) -> None:
+    """Print a new API key once; only its hash is stored."""
+    from automation.keys import create_key
+
+    key = create_key(scope, name)
+    print(key)
+    err.print("[dim]store it now: it is not shown again[/]")
+
+
+# --- later issues -------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    customers: int = 2000,
+    days: int = 60,
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("demo-out"),
+) -> None:
+    """Seed a synthetic insurer, replay D days, print the funnel, write an HTML report."""
+    from automation.demo import run_demo
+
+    run_demo(customers=customers, days=days, out=out_dir, console=out)
+
+
+def _pending(group: typer.Typer, name: str, full: str) -> None:
+    def command(args: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+        _not_yet(full)
+
+    command.__doc__ = f"({full}: not yet available)"
+    group.command(name, context_settings={"allow_extra_args": True})(command)
+
+
+for _name in ("validate", "publish", "list", "show", "pause", "resume"):
+    _pending(journeys_app, _name, f"automation journeys {_name}")
+for _name in ("list", "show", "refresh"):
+    _pending(segments_app, _name, f"automation segments {_name}")
+
+
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="funnel, journeys, campaigns or weblog")],
+    from_: Annotated[str | None, typer.Option("--from")] = None,
+    to: Annotated[str | None, typer.Option("--to")] = None,
+    format_: Annotated[str, typer.Option("--format")] = "table",
+) -> None:
+    """Manager reports for a period."""
+    _not_yet(f"automation report {kind}")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point: turns our errors into one line and an exit code."""
+    logging.basicConfig(level=os.environ.get("AUTOMATION_LOG_LEVEL", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    runner: Callable[..., Any] = app
+    try:
+        return runner(args=argv, standalone_mode=True)
+    except NotYetAvailable as exc:
+        err.print(f"[yellow]not yet available:[/] {exc}", highlight=False)
+        sys.exit(3)
+    except AutomationError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
