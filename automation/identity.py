@@ -79,19 +79,21 @@ def stitch(conn: Connection, links: dict[str, tuple[str, datetime]], now: dateti
 
     Returns how many earlier events were re-attributed.
     """
+    # Lock order matters on PostgreSQL: processing locks an event row, then its
+    # identity, then its customer; stitching takes them in the same order.
     moved = 0
-    for visitor_id, (customer_id, _) in links.items():
-        conn.execute(
-            update(_identities)
-            .where(_identities.c.visitor_id == visitor_id)
-            .values(customer_id=customer_id, stitched_at=now)
-        )
+    for visitor_id, (customer_id, _) in sorted(links.items()):
         result = conn.execute(
             update(_events)
             .where(_events.c.visitor_id == visitor_id, _events.c.customer_id.is_(None))
             .values(customer_id=customer_id)
         )
         moved += result.rowcount or 0
+        conn.execute(
+            update(_identities)
+            .where(_identities.c.visitor_id == visitor_id)
+            .values(customer_id=customer_id, stitched_at=now)
+        )
     return moved
 
 

@@ -9,9 +9,11 @@ Later issues add steps (segments, journeys) with :func:`add_step`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from automation import clock, metrics
@@ -24,6 +26,7 @@ _events = Event.__table__  # type: ignore[attr-defined]
 
 Step = Callable[[Session, Event], None]
 PIPELINE: list[Step] = []
+CONFLICT_RETRIES = 5
 
 
 def add_step(step: Step) -> Step:
@@ -34,31 +37,55 @@ def add_step(step: Step) -> Step:
 
 
 def process_event(event_pk: int) -> bool:
-    """Apply one event's effects; False if it was processed already (or gave up on)."""
-    try:
-        with session_scope() as session:
-            claimed = session.connection().execute(
-                update(_events)
-                .where(
-                    _events.c.id == event_pk,
-                    _events.c.processed_at.is_(None),
-                    _events.c.attempts < get_settings().max_event_attempts,
-                )
-                .values(processed_at=clock.now(), attempts=_events.c.attempts + 1)
+    """Apply one event's effects; False if it was processed already (or gave up on).
+
+    A deadlock or serialization conflict with a concurrent transaction is retried
+    at once (a few times); any other error is recorded on the event and raised.
+    """
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return _process_once(event_pk)
+        except OperationalError as exc:
+            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+                _fail(event_pk, exc)
+                raise
+            time.sleep(0.01 * (attempt + 1))
+        except Exception as exc:
+            _fail(event_pk, exc)
+            raise
+    raise AssertionError("unreachable")
+
+
+def _process_once(event_pk: int) -> bool:
+    with session_scope() as session:
+        claimed = session.connection().execute(
+            update(_events)
+            .where(
+                _events.c.id == event_pk,
+                _events.c.processed_at.is_(None),
+                _events.c.attempts < get_settings().max_event_attempts,
             )
-            if claimed.rowcount == 0:
-                metrics.EVENTS_PROCESSED.labels("skipped").inc()
-                return False
-            event = session.get(Event, event_pk)
-            assert event is not None
-            for step in PIPELINE:
-                step(session, event)
-    except Exception as exc:
-        _record_failure(event_pk, exc)
-        metrics.EVENTS_PROCESSED.labels("failed").inc()
-        raise
+            .values(processed_at=clock.now(), attempts=_events.c.attempts + 1)
+        )
+        if claimed.rowcount == 0:
+            metrics.EVENTS_PROCESSED.labels("skipped").inc()
+            return False
+        event = session.get(Event, event_pk)
+        assert event is not None
+        for step in PIPELINE:
+            step(session, event)
     metrics.EVENTS_PROCESSED.labels("processed").inc()
     return True
+
+
+def _is_conflict(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
+def _fail(event_pk: int, exc: Exception) -> None:
+    _record_failure(event_pk, exc)
+    metrics.EVENTS_PROCESSED.labels("failed").inc()
 
 
 def process_events(event_pks: list[int]) -> int:

@@ -15,7 +15,16 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from automation.config import get_settings
-from automation.models import STAGE_ORDER, ActivityStatus, Customer, Event, Identity, LifecycleStage, Policy, Product
+from automation.models import (
+    STAGE_ORDER,
+    ActivityStatus,
+    Customer,
+    Event,
+    Identity,
+    LifecycleStage,
+    Policy,
+    Product,
+)
 from automation.processing import add_step
 
 ACTIVITY_TYPES = frozenset(

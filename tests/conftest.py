@@ -8,7 +8,6 @@ runs a test on SQLite and on PostgreSQL when it needs no broker.
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ def _use_database(kind: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> 
         require("postgresql")
         url = _postgres_database()
         monkeypatch.setenv("AUTOMATION_DATABASE_URL", url)
+        monkeypatch.setenv("AUTOMATION_SECRET_KEY", "test-secret")
         reset_settings()
         _truncate(url)
     return url
@@ -90,6 +90,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
     reset_settings()
     clock.unfreeze()
     keys.forget_cache()
+    from automation.broker import use_broker
+
+    use_broker(StubBroker())  # no broker of an earlier test leaks into this one
     yield
     clock.unfreeze()
     keys.forget_cache()
@@ -115,19 +118,13 @@ class Backend:
     worker: Worker
 
     def wait(self, timeout: float = 30.0) -> None:
-        """Until every stored event is processed (or gave up on)."""
-        from automation.relay import unprocessed_count
-
+        """Until the broker's queues are empty and the worker is idle (dramatiq's idiom)."""
         if isinstance(self.broker, StubBroker):
             from automation.broker import drain_stub
 
             drain_stub(self.broker, self.worker)
             return
-        deadline = time.monotonic() + timeout
-        while unprocessed_count():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.name}: events still unprocessed after {timeout}s")
-            time.sleep(0.05)
+        self.broker.join("events", timeout=int(timeout * 1000))  # type: ignore[attr-defined]
         self.worker.join()
 
 
@@ -166,7 +163,6 @@ def make_broker(kind: str, monkeypatch: pytest.MonkeyPatch) -> Broker:
     reset_settings()
     broker = build_broker(url)
     import automation.actors  # noqa: F401
-
     from automation.broker import use_broker
 
     use_broker(broker)
