@@ -87,10 +87,20 @@ def worker(
     from automation.config import get_settings
 
     if get_settings().broker_url.startswith("stub"):
-        fail("the stub broker lives inside one process: use `automation serve` or "
-             "`automation drain`, or set AUTOMATION_BROKER_URL to redis://… or amqp://…")
-    args = [sys.executable, "-m", "dramatiq", "automation.actors",
-            "--processes", str(processes), "--threads", str(threads)]
+        fail(
+            "the stub broker lives inside one process: use `automation serve` or "
+            "`automation drain`, or set AUTOMATION_BROKER_URL to redis://… or amqp://…"
+        )
+    args = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "automation.actors",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
     os.execv(sys.executable, args)
 
 
@@ -197,8 +207,10 @@ def report(
 
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: turns our errors into one line and an exit code."""
-    logging.basicConfig(level=os.environ.get("AUTOMATION_LOG_LEVEL", "WARNING"),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("AUTOMATION_LOG_LEVEL", "WARNING"),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     runner: Callable[..., Any] = app
     try:
         return runner(args=argv, standalone_mode=True)

@@ -83,7 +83,12 @@ def validate_event(raw: Any, now: datetime) -> EventIn | list[str]:
     if not isinstance(properties, dict):
         errors.append(f"properties must be an object, not {_json_kind(properties)}")
         properties = {}
-    if visitor_id is None and customer_id is None and "visitor_id" not in raw and "customer_id" not in raw:
+    if (
+        visitor_id is None
+        and customer_id is None
+        and "visitor_id" not in raw
+        and "customer_id" not in raw
+    ):
         errors.append("needs visitor_id or customer_id (at least one)")
     if etype in STITCH_TYPES and customer_id is None and "customer_id" not in raw:
         errors.append(f"a {etype} event needs customer_id")
@@ -95,7 +100,9 @@ def validate_event(raw: Any, now: datetime) -> EventIn | list[str]:
     return EventIn(event_id, etype, occurred_at, visitor_id, customer_id, properties)
 
 
-def _text(raw: dict[str, Any], name: str, limit: int, errors: list[str], required: bool = False) -> str | None:
+def _text(
+    raw: dict[str, Any], name: str, limit: int, errors: list[str], required: bool = False
+) -> str | None:
     value = raw.get(name)
     if value is None:
         if required:
@@ -171,8 +178,10 @@ def _check_properties(etype: str, props: dict[str, Any], errors: list[str]) -> N
             errors.append(f"properties.{name} must be {_names(types)}, not {_json_kind(value)}")
     for name, types in OPTIONAL_TYPED.items():
         value = props.get(name)
-        if value is not None and name not in CORE_TYPES[etype] and (
-            not isinstance(value, types) or isinstance(value, bool)
+        if (
+            value is not None
+            and name not in CORE_TYPES[etype]
+            and (not isinstance(value, types) or isinstance(value, bool))
         ):
             errors.append(f"properties.{name} must be {_names(types)}, not {_json_kind(value)}")
 

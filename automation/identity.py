@@ -67,7 +67,13 @@ def resolve(events: list[EventIn], conn: Connection) -> dict[str, tuple[str, dat
     _ensure_customers(conn, {c for c, _ in links.values()})
     if first_seen:
         rows = [
-            {"visitor_id": v, "customer_id": None, "first_seen_at": t, "last_seen_at": t, "visits": 0}
+            {
+                "visitor_id": v,
+                "customer_id": None,
+                "first_seen_at": t,
+                "last_seen_at": t,
+                "visits": 0,
+            }
             for v, t in first_seen.items()
         ]
         conn.execute(dialect_insert(conn, _identities).on_conflict_do_nothing(), rows)
@@ -102,5 +108,8 @@ def _ensure_customers(conn: Connection, customer_ids: set[str]) -> None:
     # for the identity link; the profile step fills it in when the event is processed.
     if not customer_ids:
         return
-    rows = [{"customer_id": c, "lifecycle_stage": LifecycleStage.MEMBER.value} for c in sorted(customer_ids)]
+    rows = [
+        {"customer_id": c, "lifecycle_stage": LifecycleStage.MEMBER.value}
+        for c in sorted(customer_ids)
+    ]
     conn.execute(dialect_insert(conn, _customers).on_conflict_do_nothing(), rows)

@@ -107,7 +107,11 @@ def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) 
 
 
 def _store(
-    conn: Connection, valid: list[tuple[int, EventIn]], outcome: IngestResult, now: datetime, source: str
+    conn: Connection,
+    valid: list[tuple[int, EventIn]],
+    outcome: IngestResult,
+    now: datetime,
+    source: str,
 ) -> None:
     events = [ev for _, ev in valid]
     links = identity.resolve(events, conn)

@@ -17,7 +17,9 @@ EVENTS_PROCESSED = Counter(
 )
 EVENTS_RELAYED = Counter("automation_events_relayed_total", "Events re-published by the relay")
 INGEST_BATCH_SECONDS = Histogram(
-    "automation_ingest_batch_seconds", "Time to ingest one HTTP batch", buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+    "automation_ingest_batch_seconds",
+    "Time to ingest one HTTP batch",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
 

@@ -109,5 +109,7 @@ def _record_failure(event_pk: int, exc: Exception) -> None:
         session.connection().execute(
             update(_events)
             .where(_events.c.id == event_pk, _events.c.processed_at.is_(None))
-            .values(attempts=_events.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            .values(
+                attempts=_events.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
         )

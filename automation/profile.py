@@ -28,9 +28,21 @@ from automation.models import (
 from automation.processing import add_step
 
 ACTIVITY_TYPES = frozenset(
-    {"page_view", "login", "signup", "product_view", "content_view", "quote_request", "consultation_request"}
+    {
+        "page_view",
+        "login",
+        "signup",
+        "product_view",
+        "content_view",
+        "quote_request",
+        "consultation_request",
+    }
 )
-POLICY_STATUS = {"policy_matured": "matured", "policy_cancelled": "cancelled", "policy_renewed": "active"}
+POLICY_STATUS = {
+    "policy_matured": "matured",
+    "policy_cancelled": "cancelled",
+    "policy_renewed": "active",
+}
 
 
 @add_step
@@ -86,7 +98,9 @@ def _customer(session: Session, event: Event) -> Customer:
     customer = session.get(Customer, event.customer_id, with_for_update=True)
     if customer is None:
         # An event may name a customer the CRM has not exported yet: keep it as a member.
-        customer = Customer(customer_id=event.customer_id, lifecycle_stage=LifecycleStage.MEMBER.value)
+        customer = Customer(
+            customer_id=event.customer_id, lifecycle_stage=LifecycleStage.MEMBER.value
+        )
         session.add(customer)
         session.flush()
     return customer
@@ -110,7 +124,9 @@ def _record_policy(session: Session, customer: Customer, event: Event) -> None:
         policy.product_code = code
     elif code:
         policy.attributes = {**policy.attributes, "product": code}
-    policy.start_date = _date(props.get("start_date")) or policy.start_date or event.occurred_at.date()
+    policy.start_date = (
+        _date(props.get("start_date")) or policy.start_date or event.occurred_at.date()
+    )
     policy.maturity_date = _date(props.get("maturity_date")) or policy.maturity_date
     policy.premium = _decimal(props.get("premium")) or policy.premium
     session.add(policy)

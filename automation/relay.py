@@ -47,7 +47,9 @@ def relay(grace_seconds: int | None = None) -> int:
         if not publish_events(ids):
             break
         with get_engine().begin() as conn:
-            conn.execute(update(_events).where(_events.c.id.in_(ids)).values(published_at=clock.now()))
+            conn.execute(
+                update(_events).where(_events.c.id.in_(ids)).values(published_at=clock.now())
+            )
         total += len(ids)
         after = ids[-1]
     metrics.EVENTS_RELAYED.inc(total)

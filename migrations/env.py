@@ -34,7 +34,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def compare_type(ctx: Any, inspected: Any, metadata_col: Any, inspected_type: Any, metadata_type: Any) -> bool | None:
+def compare_type(
+    ctx: Any, inspected: Any, metadata_col: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
     if isinstance(metadata_type, UTCDateTime):
         return not isinstance(inspected_type, DateTime)
     if isinstance(metadata_type, JSON | JSONB) or type(metadata_type).__name__ == "Variant":
@@ -43,7 +45,9 @@ def compare_type(ctx: Any, inspected: Any, metadata_col: Any, inspected_type: An
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=metadata, literal_binds=True, render_item=render_item)
+    context.configure(
+        url=_url(), target_metadata=metadata, literal_binds=True, render_item=render_item
+    )
     with context.begin_transaction():
         context.run_migrations()
 

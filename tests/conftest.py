@@ -30,8 +30,10 @@ def _postgres_database() -> str:
     global _pg_url
     if _pg_url is None:
         name = f"automation_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                              isolation_level="AUTOCOMMIT")
+        admin = create_engine(
+            PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+            isolation_level="AUTOCOMMIT",
+        )
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
@@ -47,8 +49,9 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         return
     db.engine_for.cache_clear()
     name = _pg_url.rsplit("/", 1)[1]
-    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -100,7 +103,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database(
+    request: pytest.FixtureRequest, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A migrated, empty database: SQLite file or PostgreSQL."""
     url = _use_database(request.param, tmp_path, monkeypatch)
     yield url
@@ -132,7 +137,9 @@ BACKENDS = ["sqlite+stub", "postgresql+redis", "postgresql+rabbitmq"]
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Backend]:
     """The same test on the embedded default and on the production services."""
     db_kind, broker_kind = request.param.split("+")
     url = _use_database(db_kind, tmp_path, monkeypatch)

@@ -10,7 +10,9 @@ from automation import db
 from automation.models import Customer, Event, Identity, Policy
 
 
-def ev(event_id: str, type_: str = "page_view", at: str = "2026-11-22T10:00:00+09:00", **fields: Any) -> dict[str, Any]:
+def ev(
+    event_id: str, type_: str = "page_view", at: str = "2026-11-22T10:00:00+09:00", **fields: Any
+) -> dict[str, Any]:
     """An event in the wire format; ``page_view`` gets a url unless properties are given."""
     props = fields.pop("properties", {"url": "/"} if type_ == "page_view" else {})
     return {"event_id": event_id, "type": type_, "occurred_at": at, "properties": props, **fields}

@@ -38,12 +38,14 @@ def test_login_before_anonymous_events_attributes_later_ones(backend: Backend) -
 
 
 def test_login_in_the_same_batch_stitches_events_before_and_after_it(backend: Backend) -> None:
-    ingest([
-        ev("p1", visitor_id="v1", at="2026-11-22T09:00:00+09:00"),
-        ev("in", "login", visitor_id="v1", customer_id="C1", at="2026-11-22T09:05:00+09:00"),
-        ev("p2", visitor_id="v1", at="2026-11-22T09:06:00+09:00"),
-        ev("other", visitor_id="v2"),
-    ])
+    ingest(
+        [
+            ev("p1", visitor_id="v1", at="2026-11-22T09:00:00+09:00"),
+            ev("in", "login", visitor_id="v1", customer_id="C1", at="2026-11-22T09:05:00+09:00"),
+            ev("p2", visitor_id="v1", at="2026-11-22T09:06:00+09:00"),
+            ev("other", visitor_id="v2"),
+        ]
+    )
     backend.wait()
     events = events_by_id()
     assert events["p1"].customer_id == events["p2"].customer_id == "C1"
@@ -51,8 +53,12 @@ def test_login_in_the_same_batch_stitches_events_before_and_after_it(backend: Ba
 
 
 def test_visitors_are_first_time_then_returning_then_members(backend: Backend) -> None:
-    ingest([ev("p1", visitor_id="v1", at="2026-11-20T10:00:00+09:00"),
-            ev("p2", visitor_id="v1", at="2026-11-20T10:20:00+09:00")])
+    ingest(
+        [
+            ev("p1", visitor_id="v1", at="2026-11-20T10:00:00+09:00"),
+            ev("p2", visitor_id="v1", at="2026-11-20T10:20:00+09:00"),
+        ]
+    )
     backend.wait()
     first = identity("v1")
     assert first is not None and (first.visits, first.stage) == (1, "first_time_anonymous")
@@ -71,21 +77,52 @@ def test_the_lifecycle_ladder_climbs_and_never_falls(backend: Backend) -> None:
     backend.wait()
     c = customer("C1")
     assert c is not None and c.lifecycle_stage == "member" and c.joined_at is not None
-    ingest([ev("b1", "policy_purchased", customer_id="C1", at="2026-11-22T11:00:00+09:00",
-               properties={"policy_id": "P1", "product": "EDU-CARE", "premium": 30000,
-                           "maturity_date": "2046-11-22"})])
+    ingest(
+        [
+            ev(
+                "b1",
+                "policy_purchased",
+                customer_id="C1",
+                at="2026-11-22T11:00:00+09:00",
+                properties={
+                    "policy_id": "P1",
+                    "product": "EDU-CARE",
+                    "premium": 30000,
+                    "maturity_date": "2046-11-22",
+                },
+            )
+        ]
+    )
     backend.wait()
     c = customer("C1")
     assert c is not None and c.lifecycle_stage == "customer" and c.first_policy_at is not None
     assert [(p.policy_id, p.status, str(p.maturity_date)) for p in policies_of("C1")] == [
         ("P1", "active", "2046-11-22")
     ]
-    ingest([ev("b2", "policy_purchased", customer_id="C1", at="2026-11-22T12:00:00+09:00",
-               properties={"policy_id": "P2"})])
+    ingest(
+        [
+            ev(
+                "b2",
+                "policy_purchased",
+                customer_id="C1",
+                at="2026-11-22T12:00:00+09:00",
+                properties={"policy_id": "P2"},
+            )
+        ]
+    )
     backend.wait()
     assert (customer("C1") or c).lifecycle_stage == "repeat"
-    ingest([ev("x", "policy_cancelled", customer_id="C1", at="2026-11-22T13:00:00+09:00",
-               properties={"policy_id": "P2"})])
+    ingest(
+        [
+            ev(
+                "x",
+                "policy_cancelled",
+                customer_id="C1",
+                at="2026-11-22T13:00:00+09:00",
+                properties={"policy_id": "P2"},
+            )
+        ]
+    )
     backend.wait()
     after = customer("C1")
     assert after is not None and after.lifecycle_stage == "repeat"
@@ -95,8 +132,12 @@ def test_the_lifecycle_ladder_climbs_and_never_falls(backend: Backend) -> None:
 def test_redelivery_changes_nothing(backend: Backend) -> None:
     from automation.actors import process_events
 
-    result = ingest([ev("p1", visitor_id="v1"),
-                     ev("b1", "policy_purchased", customer_id="C1", properties={"policy_id": "P1"})])
+    result = ingest(
+        [
+            ev("p1", visitor_id="v1"),
+            ev("b1", "policy_purchased", customer_id="C1", properties={"policy_id": "P1"}),
+        ]
+    )
     backend.wait()
     before = events_by_id()
     process_events.send(result.stored_ids)  # the broker delivers the same message again
@@ -136,8 +177,12 @@ def test_a_failing_step_leaves_no_half_written_record(backend: Backend) -> None:
 
     processing.add_step(explode)
     try:
-        ingest([ev("bad", "policy_purchased", customer_id="C1", properties={"policy_id": "P1"}),
-                ev("good", "policy_purchased", customer_id="C2", properties={"policy_id": "P2"})])
+        ingest(
+            [
+                ev("bad", "policy_purchased", customer_id="C1", properties={"policy_id": "P1"}),
+                ev("good", "policy_purchased", customer_id="C2", properties={"policy_id": "P2"}),
+            ]
+        )
         backend.wait()
     finally:
         processing.PIPELINE.remove(explode)

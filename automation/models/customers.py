@@ -92,7 +92,9 @@ class Customer(SQLModel, table=True):
     joined_at: datetime | None = _utc()
     first_policy_at: datetime | None = _utc()
     last_seen_at: datetime | None = _utc()
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False, default=dict))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False, default=dict)
+    )
     created_at: datetime | None = _stamp()
     updated_at: datetime | None = _stamp(onupdate=True)
 

@@ -40,7 +40,9 @@ class Event(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     visitor_id: str | None = Field(default=None, max_length=128)
     customer_id: str | None = Field(default=None, max_length=64)
-    properties: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False, default=dict))
+    properties: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False, default=dict)
+    )
     source: str = Field(default="api", max_length=32)
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

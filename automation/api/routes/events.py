@@ -32,7 +32,7 @@ async def post_events(request: Request, _key: IngestKey) -> Response:
 
 def _parse(body: bytes) -> tuple[list[Any], tuple[int, str] | None]:
     if not body.strip():
-        return [], (400, "the request body is empty; send an event or {\"events\": [...]}")
+        return [], (400, 'the request body is empty; send an event or {"events": [...]}')
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -47,7 +47,7 @@ def _parse(body: bytes) -> tuple[list[Any], tuple[int, str] | None]:
     elif isinstance(data, dict):
         events = [data]
     else:
-        return [], (422, "send one event object or {\"events\": [...]}")
+        return [], (422, 'send one event object or {"events": [...]}')
     limit = get_settings().ingest_batch_max
     if not events:
         return [], (422, "'events' is empty")

@@ -159,7 +159,9 @@ def test_a_full_batch_of_1000_is_accepted(client: TestClient, ingest_key: str) -
 
 
 def test_unknown_event_types_are_stored(client: TestClient, ingest_key: str) -> None:
-    response = post(client, ingest_key, event(1, type="webinar_registered", properties={"topic": "pension"}))
+    response = post(
+        client, ingest_key, event(1, type="webinar_registered", properties={"topic": "pension"})
+    )
     assert response.status_code == 202
     assert stored_ids() == ["ev-1"]
 
