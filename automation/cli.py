@@ -8,17 +8,34 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from automation.errors import AutomationError, NotYetAvailable
 
+
+class _Commands(TyperGroup):
+    """Turns our errors into one line on stderr and an exit code, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NotYetAvailable as exc:
+            err.print(f"[yellow]not yet available:[/] {exc}", highlight=False, soft_wrap=True)
+            ctx.exit(3)
+        except AutomationError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            ctx.exit(1)
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="Event-driven marketing automation for a life insurer's eCRM.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -170,7 +187,7 @@ def keys_create(
 
 @app.command()
 def demo(
-    customers: int = 2000,
+    customers: int = 1000,
     days: int = 60,
     out_dir: Annotated[Path, typer.Option("--out")] = Path("demo-out"),
 ) -> None:
@@ -206,17 +223,13 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point: turns our errors into one line and an exit code."""
+    """Console entry point."""
     logging.basicConfig(
         level=os.environ.get("AUTOMATION_LOG_LEVEL", "WARNING"),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    runner: Callable[..., Any] = app
-    try:
-        return runner(args=argv, standalone_mode=True)
-    except NotYetAvailable as exc:
-        err.print(f"[yellow]not yet available:[/] {exc}", highlight=False)
-        sys.exit(3)
-    except AutomationError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+    return app(args=argv)
+
+
+if __name__ == "__main__":
+    main()

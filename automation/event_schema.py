@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 FIELDS = ("event_id", "type", "occurred_at", "visitor_id", "customer_id", "properties")
@@ -166,7 +166,7 @@ def _timestamp(value: Any, now: datetime, errors: list[str]) -> datetime | None:
     if parsed - now > MAX_FUTURE:
         errors.append(f"occurred_at '{value[:40]}' is more than 24 hours in the future")
         return None
-    return parsed.astimezone(now.tzinfo)
+    return parsed.astimezone(UTC)
 
 
 def _check_properties(etype: str, props: dict[str, Any], errors: list[str]) -> None:

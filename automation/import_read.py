@@ -58,13 +58,19 @@ def read_records(
     return _jsonl_records(path, lines)
 
 
-def bad_utf8(line: str) -> str | None:
-    """The reason a line decoded with ``surrogateescape`` held bytes that are not UTF-8."""
+def bad_bytes(line: str) -> str | None:
+    """Why a line (decoded with ``surrogateescape``) is not text: bytes not UTF-8, or NUL.
+
+    Columns count characters from 1.
+    """
     try:
         line.encode("utf-8")
     except UnicodeEncodeError as exc:
         byte = ord(line[exc.start]) - 0xDC00
         return f"not valid UTF-8 (byte 0x{byte:02x} at column {exc.start + 1})"
+    nul = line.find("\x00")
+    if nul >= 0:
+        return f"holds a NUL byte at column {nul + 1}"
     return None
 
 
@@ -123,7 +129,7 @@ def _header(path: Path, feed: _Feed, reader: Any, required: tuple[str, ...]) -> 
     if row is None:
         raise ValidationError(f"{path} is empty")
     number, line = feed.take()[-1]
-    problem = bad_utf8(line)
+    problem = bad_bytes(line)
     if problem:
         raise ValidationError(f"{path}:{number}: header {problem}")
     names = [cell.strip() for cell in row]
@@ -138,7 +144,7 @@ def _header(path: Path, feed: _Feed, reader: Any, required: tuple[str, ...]) -> 
 
 def _csv_record(taken: list[tuple[int, str]], row: list[str], header: list[str]) -> Record:
     for number, line in taken:
-        problem = bad_utf8(line)
+        problem = bad_bytes(line)
         if problem:
             return Record(number, problem=problem)
     first = taken[0][0]
@@ -159,13 +165,19 @@ def _jsonl_records(path: Path, lines: Lines) -> Iterator[Record]:
 
 
 def _jsonl_record(number: int, line: str) -> Record:
-    problem = bad_utf8(line)
+    problem = bad_bytes(line)
     if problem:
         return Record(number, problem=problem)
     try:
-        data = json.loads(line)
+        data = json.loads(line, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         return Record(number, problem=f"not valid JSON: {exc.msg} (column {exc.colno})")
+    except ValueError as exc:
+        return Record(number, problem=f"not valid JSON: {exc}")
     if not isinstance(data, dict):
         return Record(number, problem=f"expected a JSON object, not {_JSON_KINDS[type(data)]}")
     return Record(number, data)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

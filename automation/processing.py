@@ -1,9 +1,14 @@
-"""Processing one stored event, exactly once in effect.
+"""Processing stored events, exactly once in effect.
 
-The worker claims the event (``processed_at`` set only if it was still unset) and
-runs the pipeline steps in the same transaction: if any step fails, nothing of
-it is kept, the failure is recorded on the event, and the relay offers it again.
-Later issues add steps (segments, journeys) with :func:`add_step`.
+A message carries a chunk of event ids. The worker claims them (``processed_at``
+set only where it was still unset) and runs the pipeline over them in one
+transaction; if anything fails, that transaction is rolled back and each event is
+retried alone, so one bad event cannot hold the others back. A failure is recorded
+on the event and the relay offers it again later.
+
+Lock order, the same everywhere (ingest's stitching too): event rows, then
+identities, then customers, each in sorted key order. Later issues add steps
+(segments, journeys) with :func:`add_step`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -25,76 +30,29 @@ log = logging.getLogger(__name__)
 _events = Event.__table__  # type: ignore[attr-defined]
 
 Step = Callable[[Session, Event], None]
+Prepare = Callable[[Session, list[Event]], None]
 PIPELINE: list[Step] = []
+PREPARE: list[Prepare] = []
 CONFLICT_RETRIES = 5
 
 
-def add_step(step: Step) -> Step:
-    """Register a pipeline step (usable as a decorator); steps run in registration order."""
+def add_step(step: Step, prepare: Prepare | None = None) -> Step:
+    """Register a pipeline step; ``prepare`` runs once per chunk first (to lock and load
+    in bulk). Steps run in registration order."""
     if step not in PIPELINE:
         PIPELINE.append(step)
+        if prepare is not None:
+            PREPARE.append(prepare)
     return step
 
 
-def process_event(event_pk: int) -> bool:
-    """Apply one event's effects; False if it was processed already (or gave up on).
-
-    A deadlock or serialization conflict with a concurrent transaction is retried
-    at once (a few times); any other error is recorded on the event and raised.
-    """
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            return _process_once(event_pk)
-        except OperationalError as exc:
-            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
-                _fail(event_pk, exc)
-                raise
-            time.sleep(0.01 * (attempt + 1))
-        except Exception as exc:
-            _fail(event_pk, exc)
-            raise
-    raise AssertionError("unreachable")
-
-
-def _process_once(event_pk: int) -> bool:
-    with session_scope() as session:
-        claimed = session.connection().execute(
-            update(_events)
-            .where(
-                _events.c.id == event_pk,
-                _events.c.processed_at.is_(None),
-                _events.c.attempts < get_settings().max_event_attempts,
-            )
-            .values(processed_at=clock.now(), attempts=_events.c.attempts + 1)
-        )
-        if claimed.rowcount == 0:
-            metrics.EVENTS_PROCESSED.labels("skipped").inc()
-            return False
-        event = session.get(Event, event_pk)
-        assert event is not None
-        for step in PIPELINE:
-            step(session, event)
-    metrics.EVENTS_PROCESSED.labels("processed").inc()
-    return True
-
-
-def _is_conflict(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None)
-    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
-
-
-def _fail(event_pk: int, exc: Exception) -> None:
-    _record_failure(event_pk, exc)
-    metrics.EVENTS_PROCESSED.labels("failed").inc()
-
-
 def process_events(event_pks: list[int]) -> int:
-    """Process several events, each in its own transaction; returns how many took effect.
-
-    A failing event does not stop the others: its error and attempt count are on its
-    row, and the relay offers it again after the grace period, up to
-    ``max_event_attempts`` times (then it waits for a person: ``last_error`` says why).
-    """
+    """Process a chunk of events; returns how many took effect (re-deliveries count 0)."""
+    if len(event_pks) > 1:
+        try:
+            return _with_conflict_retries(lambda: _process(event_pks))
+        except Exception as exc:
+            log.info("chunk of %d failed (%s); processing one by one", len(event_pks), exc)
     done = 0
     for pk in event_pks:
         try:
@@ -104,12 +62,79 @@ def process_events(event_pks: list[int]) -> int:
     return done
 
 
+def process_event(event_pk: int) -> bool:
+    """Apply one event's effects; False if it was processed already (or given up on).
+
+    A deadlock or serialization conflict is retried at once (a few times); any
+    other error is recorded on the event and raised.
+    """
+    try:
+        return bool(_with_conflict_retries(lambda: _process([event_pk])))
+    except Exception as exc:
+        _record_failure(event_pk, exc)
+        metrics.EVENTS_PROCESSED.labels("failed").inc()
+        raise
+
+
+def _process(event_pks: list[int]) -> int:
+    with session_scope() as session:
+        claimed = (
+            session.connection()
+            .execute(
+                update(_events)
+                .where(
+                    _events.c.id.in_(event_pks),
+                    _events.c.processed_at.is_(None),
+                    _events.c.attempts < get_settings().max_event_attempts,
+                )
+                .values(processed_at=clock.now(), attempts=_events.c.attempts + 1)
+                .returning(_events.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        skipped = len(event_pks) - len(claimed)
+        if skipped:
+            metrics.EVENTS_PROCESSED.labels("skipped").inc(skipped)
+        if not claimed:
+            return 0
+        events = list(
+            session.exec(
+                select(Event).where(Event.id.in_(claimed)).order_by(Event.occurred_at, Event.id)  # type: ignore[union-attr, arg-type]
+            ).scalars()
+        )
+        for prepare in PREPARE:
+            prepare(session, events)
+        for event in events:
+            for step in PIPELINE:
+                step(session, event)
+    metrics.EVENTS_PROCESSED.labels("processed").inc(len(claimed))
+    return len(claimed)
+
+
+def _with_conflict_retries(work: Callable[[], int]) -> int:
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return work()
+        except OperationalError as exc:
+            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _is_conflict(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
 def _record_failure(event_pk: int, exc: Exception) -> None:
     with session_scope() as session:
         session.connection().execute(
             update(_events)
             .where(_events.c.id == event_pk, _events.c.processed_at.is_(None))
             .values(
-                attempts=_events.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+                attempts=_events.c.attempts + 1,
+                last_error=f"{type(exc).__name__}: {exc}"[:2000],
             )
         )

@@ -45,7 +45,26 @@ POLICY_STATUS = {
 }
 
 
-@add_step
+def lock_profiles(session: Session, events: list[Event]) -> None:
+    """Load and lock the chunk's visitors and customers, in key order, in two queries."""
+    visitors = sorted({e.visitor_id for e in events if e.visitor_id})
+    customers = sorted({e.customer_id for e in events if e.customer_id})
+    if visitors:
+        session.exec(
+            select(Identity)
+            .where(Identity.visitor_id.in_(visitors))  # type: ignore[attr-defined]
+            .order_by(Identity.visitor_id)
+            .with_for_update()
+        ).all()
+    if customers:
+        session.exec(
+            select(Customer)
+            .where(Customer.customer_id.in_(customers))  # type: ignore[attr-defined]
+            .order_by(Customer.customer_id)
+            .with_for_update()
+        ).all()
+
+
 def apply_profile(session: Session, event: Event) -> None:
     """Update visitor and customer from one event (a pipeline step)."""
     if event.visitor_id:
@@ -80,7 +99,7 @@ def stage_for_policy_count(count: int) -> LifecycleStage:
 
 
 def _touch_visitor(session: Session, event: Event) -> None:
-    ident = session.get(Identity, event.visitor_id, with_for_update=True)
+    ident = session.get(Identity, event.visitor_id)  # loaded and locked by lock_profiles
     if ident is None:
         return
     gap = timedelta(minutes=get_settings().session_gap_minutes)
@@ -95,7 +114,7 @@ def _touch_visitor(session: Session, event: Event) -> None:
 
 
 def _customer(session: Session, event: Event) -> Customer:
-    customer = session.get(Customer, event.customer_id, with_for_update=True)
+    customer = session.get(Customer, event.customer_id)  # loaded and locked by lock_profiles
     if customer is None:
         # An event may name a customer the CRM has not exported yet: keep it as a member.
         customer = Customer(
@@ -147,6 +166,9 @@ def _set_policy_status(session: Session, event: Event) -> None:
     if policy is not None:
         policy.status = POLICY_STATUS[event.type]
         session.add(policy)
+
+
+add_step(apply_profile, prepare=lock_profiles)
 
 
 def _date(value: Any) -> date | None:

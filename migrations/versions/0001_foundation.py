@@ -1,7 +1,7 @@
 """foundation: customers, identities, catalog, events, api keys
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 from collections.abc import Sequence
