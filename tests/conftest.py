@@ -113,6 +113,12 @@ def database(
         db.engine_for(url).dispose()
 
 
+@pytest.fixture
+def postgres_database(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """PostgreSQL only (for what SQLite cannot do, such as separate worker processes)."""
+    return _use_database("postgresql", tmp_path, monkeypatch)
+
+
 @dataclass
 class Backend:
     """A database and a broker with a running worker, and a way to wait for it."""

@@ -1,0 +1,134 @@
+"""The real processes a user starts: `dramatiq worker` and `automation serve`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from automation.config import reset_settings
+from automation.ingest import ingest
+from automation.relay import unprocessed_count
+from tests.conftest import make_broker
+from tests.helpers import customer, ev
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMATION_")}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("AUTOMATION_")})
+    env.update(extra)
+    return env
+
+
+def _wait_until(check: object, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def stop_later() -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
+def test_dramatiq_worker_from_the_repo_root_processes_events(
+    broker_kind: str,
+    postgres_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    stop_later: list[subprocess.Popen[bytes]],
+) -> None:
+    broker = make_broker(broker_kind, monkeypatch)
+    ingest(
+        [
+            ev("s", "signup", visitor_id="v1", customer_id="C1"),
+            ev("b", "policy_purchased", customer_id="C1", properties={"policy_id": "P1"}),
+        ]
+    )
+    assert unprocessed_count() == 2
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "worker", "--processes", "1", "--threads", "2"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    stop_later.append(worker)
+    _wait_until(lambda: unprocessed_count() == 0)
+    c = customer("C1")
+    assert c is not None and c.lifecycle_stage == "customer"
+    broker.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_takes_events_over_http_and_processes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_later: list[subprocess.Popen[bytes]]
+) -> None:
+    automation = [sys.executable, "-m", "automation.cli"]
+    env = _env()
+    subprocess.run([*automation, "db", "upgrade"], cwd=tmp_path, env=env, check=True)
+    key = subprocess.run(
+        [*automation, "keys", "create", "ingest"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    port = _free_port()
+    server = subprocess.Popen(
+        [*automation, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stop_later.append(server)
+    base = f"http://127.0.0.1:{port}"
+    _wait_until(lambda: _healthy(base), timeout=30)
+    batch = {
+        "events": [
+            ev("s", "signup", visitor_id="v1", customer_id="C1"),
+            ev("p", visitor_id="v1", at="2026-11-22T10:05:00+09:00"),
+        ]
+    }
+    response = httpx.post(f"{base}/v1/events", json=batch, headers={"X-API-Key": key})
+    assert response.status_code == 202, response.text
+    monkeypatch.setenv("AUTOMATION_DATABASE_URL", f"sqlite:///{tmp_path}/automation.db")
+    reset_settings()
+    _wait_until(lambda: unprocessed_count() == 0, timeout=30)
+    c = customer("C1")
+    assert c is not None and c.last_seen_at is not None
+    assert "automation_events_processed_total" in httpx.get(f"{base}/metrics").text
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
