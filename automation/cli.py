@@ -12,9 +12,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from automation.errors import AutomationError, NotYetAvailable
@@ -23,14 +23,14 @@ from automation.errors import AutomationError, NotYetAvailable
 class _Commands(TyperGroup):
     """Turns our errors into one line on stderr and an exit code, for every command."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except NotYetAvailable as exc:
-            err.print(f"[yellow]not yet available:[/] {exc}", highlight=False, soft_wrap=True)
+            say_error(str(exc), "[yellow]not yet available:[/]")
             ctx.exit(3)
         except AutomationError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            say_error(str(exc))
             ctx.exit(1)
 
 
@@ -54,9 +54,14 @@ err = Console(stderr=True)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def say_error(message: str, label: str = "[bold red]error:[/]") -> None:
+    """One line on stderr; the message is user data, never Rich markup."""
+    err.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """One clear line on stderr, then exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    say_error(message)
     raise typer.Exit(code)
 
 
@@ -163,7 +168,7 @@ def import_(kind: ImportKind, file: Path) -> None:
 
     report = import_file(kind.value, file, console=err)
     for problem in report.problems:
-        err.print(problem, highlight=False, soft_wrap=True)
+        err.print(problem, markup=False, highlight=False, soft_wrap=True)
     out.print(f"{kind.value}: {report.ok} imported, {len(report.problems)} bad rows skipped")
     if report.problems:
         raise typer.Exit(1)

@@ -70,7 +70,9 @@ def _kind_of(value: Any) -> str:
         return "a boolean"
     if isinstance(value, int | float):
         return "a number"
-    return {list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def text(limit: int) -> Parser:
@@ -247,6 +249,10 @@ def _number(value: str) -> Any:
     return value
 
 
+_CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
+_PRODUCTS: Table = Product.__table__  # type: ignore[attr-defined]
+_POLICIES: Table = Policy.__table__  # type: ignore[attr-defined]
+
 _CUSTOMER_FIELDS: dict[str, Parser] = {
     "customer_id": text(64),
     "name": text(200),
@@ -265,25 +271,36 @@ _CUSTOMER_FIELDS: dict[str, Parser] = {
 }
 
 KINDS: dict[str, Kind] = {
-    "customers": Kind(
-        "customers", Customer.__table__, "customer_id", ("customer_id",), _CUSTOMER_FIELDS  # type: ignore[attr-defined]
-    ),
+    "customers": Kind("customers", _CUSTOMERS, "customer_id", ("customer_id",), _CUSTOMER_FIELDS),
     "products": Kind(
         "products",
-        Product.__table__,  # type: ignore[attr-defined]
+        _PRODUCTS,
         "product_code",
         ("product_code", "name", "category"),
-        {"product_code": text(64), "name": text(200), "category": text(64),
-         "content_tags": tags, "is_new": boolean, "md_pick": boolean},
+        {
+            "product_code": text(64),
+            "name": text(200),
+            "category": text(64),
+            "content_tags": tags,
+            "is_new": boolean,
+            "md_pick": boolean,
+        },
         defaults={"content_tags": []},
     ),
     "policies": Kind(
         "policies",
-        Policy.__table__,  # type: ignore[attr-defined]
+        _POLICIES,
         "policy_id",
         ("policy_id", "customer_id"),
-        {"policy_id": text(64), "customer_id": text(64), "product_code": text(64),
-         "status": text(32), "start_date": iso_date, "maturity_date": iso_date, "premium": premium},
+        {
+            "policy_id": text(64),
+            "customer_id": text(64),
+            "product_code": text(64),
+            "status": text(32),
+            "start_date": iso_date,
+            "maturity_date": iso_date,
+            "premium": premium,
+        },
     ),
 }
 EVENT_REQUIRED = ("event_id", "type")

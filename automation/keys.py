@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from automation import clock
 from automation.config import get_settings
@@ -60,10 +60,9 @@ def _lookup(key: str) -> str | None:
     if hit and hit[0] > time.monotonic():
         return hit[1]
     with session_scope() as session:
-        row = session.exec(
-            select(ApiKey.scope).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))  # type: ignore[arg-type, union-attr]
+        scope = session.exec(
+            select(ApiKey.scope).where(ApiKey.key_hash == digest, col(ApiKey.revoked_at).is_(None))
         ).first()
-    scope = row[0] if row else None
     with _cache_lock:
         _cache[digest] = (time.monotonic() + ttl, scope)
     return scope

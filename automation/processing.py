@@ -17,9 +17,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from automation import clock, metrics
 from automation.config import get_settings
@@ -100,8 +100,10 @@ def _process(event_pks: list[int]) -> int:
             return 0
         events = list(
             session.exec(
-                select(Event).where(Event.id.in_(claimed)).order_by(Event.occurred_at, Event.id)  # type: ignore[union-attr, arg-type]
-            ).scalars()
+                select(Event)
+                .where(col(Event.id).in_(claimed))
+                .order_by(col(Event.occurred_at), col(Event.id))
+            )
         )
         for prepare in PREPARE:
             prepare(session, events)

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from automation.config import get_settings
 from automation.models import (
@@ -52,15 +52,15 @@ def lock_profiles(session: Session, events: list[Event]) -> None:
     if visitors:
         session.exec(
             select(Identity)
-            .where(Identity.visitor_id.in_(visitors))  # type: ignore[attr-defined]
-            .order_by(Identity.visitor_id)
+            .where(col(Identity.visitor_id).in_(visitors))
+            .order_by(col(Identity.visitor_id))
             .with_for_update()
         ).all()
     if customers:
         session.exec(
             select(Customer)
-            .where(Customer.customer_id.in_(customers))  # type: ignore[attr-defined]
-            .order_by(Customer.customer_id)
+            .where(col(Customer.customer_id).in_(customers))
+            .order_by(col(Customer.customer_id))
             .with_for_update()
         ).all()
 
@@ -114,6 +114,7 @@ def _touch_visitor(session: Session, event: Event) -> None:
 
 
 def _customer(session: Session, event: Event) -> Customer:
+    assert event.customer_id is not None
     customer = session.get(Customer, event.customer_id)  # loaded and locked by lock_profiles
     if customer is None:
         # An event may name a customer the CRM has not exported yet: keep it as a member.
@@ -151,8 +152,8 @@ def _record_policy(session: Session, customer: Customer, event: Event) -> None:
     session.add(policy)
     session.flush()
     held = session.exec(
-        select(func.count()).select_from(Policy).where(Policy.customer_id == customer.customer_id)  # type: ignore[arg-type]
-    ).one()[0]
+        select(func.count()).select_from(Policy).where(Policy.customer_id == customer.customer_id)
+    ).one()
     stage = stage_for_policy_count(held)
     if event.type == "policy_renewed":
         stage = LifecycleStage.REPEAT

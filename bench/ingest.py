@@ -47,10 +47,10 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -62,6 +62,7 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_DB = "automation_bench"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BATCH = 1000
+MAX_RESENDS = 3
 KST = timezone(timedelta(hours=9))
 BARE_TABLE = "bench_events_bare"
 BARE_COLUMNS = (
@@ -86,6 +87,7 @@ PRODUCTS = (
 UTM_SOURCES = ("portal-banner", "newsletter", "search", "kakao", "partner-blog")
 
 Event = dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -194,8 +196,18 @@ def configure() -> Target:
 
     reset_settings()
     upgrade("head", database_url=database_url)
-    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    return Target(database_url, kind, owned, broker_url)
+    if database_url.startswith("sqlite"):
+        return Target(database_url, "sqlite", owned, broker_url)
+    note_autovacuum(psycopg_url(database_url))
+    return Target(database_url, "postgresql", owned, broker_url)
+
+
+def note_autovacuum(url: str) -> None:
+    """Say so when the server never analyzes tables: plans then run on default estimates."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW autovacuum").fetchone()
+    if row and row[0] == "off":
+        print("note: autovacuum is off on this server: new tables are never analyzed")
 
 
 # ---------------------------------------------------------------- synthetic events
@@ -331,14 +343,13 @@ def count_events(target: Target, prefix: str) -> int:
     return int(row[0]) if row else 0
 
 
-@contextmanager
-def timed(name: str, events: int) -> Iterator[list[Figure]]:
-    """Time the block; the figure is appended to the yielded list."""
-    holder: list[Figure] = []
+def measure(name: str, events: int, work: Callable[[], T]) -> tuple[Figure, T]:
+    """Time ``work()``, print the figure, return it with what ``work`` returned."""
     started = time.perf_counter()
-    yield holder
-    holder.append(Figure(name, events, time.perf_counter() - started))
-    print(holder[0].line(), flush=True)
+    result = work()
+    figure = Figure(name, events, time.perf_counter() - started)
+    print(figure.line(), flush=True)
+    return figure, result
 
 
 # ---------------------------------------------------------------- 1. baseline
@@ -391,6 +402,14 @@ def pg_executemany(conn: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -
         cur.executemany(f"INSERT INTO {BARE_TABLE} ({COLUMN_LIST}) VALUES ({marks})", rows)
 
 
+def write_all(
+    conn: Any, write: Callable[[Any, list[tuple[Any, ...]]], None], events: list[Event]
+) -> None:
+    """``write`` every batch of ``events`` as bare rows (row building is timed too)."""
+    for batch in batches(events):
+        write(conn, bare_rows(batch))
+
+
 def run_pg_bare(
     url: str,
     name: str,
@@ -402,13 +421,11 @@ def run_pg_bare(
     with psycopg.connect(url, autocommit=True) as conn:
         write(conn, bare_rows(warm))
         conn.execute(f"TRUNCATE {BARE_TABLE}")
-        with timed(name, len(events)) as out:
-            for batch in batches(events):
-                write(conn, bare_rows(batch))
+        figure, _ = measure(name, len(events), lambda: write_all(conn, write, events))
         stored = conn.execute(f"SELECT count(*) FROM {BARE_TABLE}").fetchone()
         conn.execute(f"TRUNCATE {BARE_TABLE}")
     check(stored is not None and stored[0] == len(events), f"{name}: stored {stored} rows")
-    return out[0]
+    return figure
 
 
 def sqlite_executemany(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -425,13 +442,15 @@ def run_sqlite_bare(path: str, warm: list[Event], events: list[Event]) -> Figure
         conn.execute("PRAGMA synchronous=NORMAL")
         sqlite_executemany(conn, bare_rows(warm))
         conn.execute(f"DELETE FROM {BARE_TABLE}")
-        with timed("baseline executemany", len(events)) as out:
-            for batch in batches(events):
-                sqlite_executemany(conn, bare_rows(batch))
+        figure, _ = measure(
+            "baseline executemany",
+            len(events),
+            lambda: write_all(conn, sqlite_executemany, events),
+        )
         stored = conn.execute(f"SELECT count(*) FROM {BARE_TABLE}").fetchone()
         conn.execute(f"DROP TABLE {BARE_TABLE}")
     check(stored is not None and stored[0] == len(events), f"baseline: stored {stored} rows")
-    return out[0]
+    return figure
 
 
 def baseline(target: Target, template: list[Event]) -> tuple[Figure | None, Figure]:
@@ -472,14 +491,22 @@ def in_process(target: Target, template: list[Event], tag: str) -> Figure:
     ingest_all(stamp(template[:BATCH], f"{tag}warm"))
     empty_tables(target)
     events = stamp(template, tag)
-    with timed("in-process ingest()", len(events)) as out:
-        accepted = ingest_all(events)
+    figure, accepted = measure("in-process ingest()", len(events), lambda: ingest_all(events))
     check(accepted == len(events), f"in-process: {accepted} of {len(events)} accepted")
     check(count_events(target, tag + "-") == len(events), "in-process: stored count differs")
-    return out[0]
+    return figure
 
 
 # ---------------------------------------------------------------- 3. HTTP
+
+
+def report_resends(when: str, tally: Tally) -> None:
+    if tally.retried:
+        statuses = ", ".join(
+            f"{n} x {f'HTTP {status}' if status else 'connection error'}"
+            for status, n in sorted(tally.retried.items())
+        )
+        print(f"WARNING: HTTP {when}: batches re-sent after {statuses} (see the server log)")
 
 
 def free_port() -> int:
@@ -518,7 +545,7 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 60
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"uvicorn did not answer /healthz within {timeout:.0f} s")
+    raise BenchError(f"uvicorn did not answer /healthz within {timeout:.0f} s")
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -530,32 +557,75 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-async def post_all(base: str, key: str, bodies: list[bytes], concurrency: int) -> int:
-    """POST every body with ``concurrency`` requests in flight; the number accepted."""
+@dataclass(slots=True)
+class Tally:
+    """What the server answered over a run of batches."""
+
+    accepted: int = 0
+    retried: dict[int, int] = field(default_factory=dict)  # status (0: no answer) → re-sends
+
+
+async def post_all(base: str, key: str, bodies: list[bytes], concurrency: int) -> Tally:
+    """POST every body with ``concurrency`` requests in flight."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
+    tally = Tally()
     headers = {"X-API-Key": key, "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
         base_url=base, headers=headers, limits=limits, timeout=120
     ) as client:
-        counts = await asyncio.gather(*(post_worker(client, queue) for _ in range(concurrency)))
-    return sum(counts)
+        await asyncio.gather(*(post_worker(client, queue, tally) for _ in range(concurrency)))
+    return tally
 
 
-async def post_worker(client: httpx.AsyncClient, queue: asyncio.Queue[bytes]) -> int:
-    accepted = 0
+async def post_worker(client: httpx.AsyncClient, queue: asyncio.Queue[bytes], tally: Tally) -> None:
     while not queue.empty():
-        body = queue.get_nowait()
-        response = await client.post("/v1/events", content=body)
-        check(response.status_code == 202, f"HTTP {response.status_code}: {response.text[:300]}")
-        accepted += int(orjson.loads(response.content)["accepted"])
-    return accepted
+        await post_batch(client, queue.get_nowait(), tally)
+
+
+async def post_batch(client: httpx.AsyncClient, body: bytes, tally: Tally) -> None:
+    """POST one batch; a 5xx is re-sent (the API says resending is safe), and counted."""
+    status, text = 0, ""
+    for _ in range(MAX_RESENDS + 1):
+        try:
+            response = await client.post("/v1/events", content=body)
+        except httpx.TransportError as exc:
+            status, text = 0, f"{type(exc).__name__}: {exc}"
+        else:
+            status, text = response.status_code, response.text
+            if status < 500:
+                break
+        tally.retried[status] = tally.retried.get(status, 0) + 1
+    check(status == 202, f"HTTP {status or 'connection error'}: {text[:300]}")
+    tally.accepted += int(orjson.loads(text)["accepted"])
 
 
 def bodies_of(events: list[Event]) -> list[bytes]:
     return [orjson.dumps({"events": batch}) for batch in batches(events)]
+
+
+@contextmanager
+def serving(workers: int) -> Iterator[str]:
+    """uvicorn up and healthy for the block; yields its base URL, then stops it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(port, workers)
+    try:
+        wait_healthy(base, server)
+        yield base
+    finally:
+        stop_server(server)
+
+
+def post_timed(base: str, key: str, events: list[Event], concurrency: int) -> tuple[Figure, Tally]:
+    bodies = bodies_of(events)  # serialised before the clock starts
+    return measure(
+        f"HTTP batch x{concurrency}",
+        len(events),
+        lambda: asyncio.run(post_all(base, key, bodies, concurrency)),
+    )
 
 
 def http_path(
@@ -564,31 +634,28 @@ def http_path(
     from automation.keys import create_key
 
     key = create_key("ingest", name=f"bench-{tag}")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(port, workers)
-    try:
-        wait_healthy(base, server)
-        warm = stamp(template[: BATCH * concurrency], f"{tag}warm")
-        asyncio.run(post_all(base, key, bodies_of(warm), concurrency))
+    events = stamp(template, tag)
+    with serving(workers) as base:
+        warm = bodies_of(stamp(template[: BATCH * concurrency], f"{tag}warm"))
+        report_resends("warm-up", asyncio.run(post_all(base, key, warm, concurrency)))
         empty_tables(target)
-        events = stamp(template, tag)
-        bodies = bodies_of(events)
-        with timed(f"HTTP batch x{concurrency}", len(events)) as out:
-            accepted = asyncio.run(post_all(base, key, bodies, concurrency))
-    finally:
-        stop_server(server)
-    check(accepted == len(events), f"HTTP: {accepted} of {len(events)} accepted")
+        figure, tally = post_timed(base, key, events, concurrency)
+    report_resends("timed run", tally)
+    check(tally.accepted == len(events), f"HTTP: {tally.accepted} of {len(events)} accepted")
     check(count_events(target, tag + "-") == len(events), "HTTP: stored count differs")
-    return out[0]
+    return figure
 
 
 # ---------------------------------------------------------------- report
 
 
+class BenchError(Exception):
+    """A phase did not do what it should (wrong status, lost events…)."""
+
+
 def check(ok: bool, message: str) -> None:
     if not ok:
-        raise SystemExit(f"bench/ingest.py: {message}")
+        raise BenchError(message)
 
 
 def peak_rss_mb() -> float:
@@ -616,7 +683,13 @@ def summary(
 
 
 def main() -> None:
-    args = parse_args()
+    try:
+        run(parse_args())
+    except BenchError as exc:
+        sys.exit(f"bench/ingest.py: {exc}")
+
+
+def run(args: argparse.Namespace) -> None:
     check(args.size > 0, "--size must be positive")
     target = configure()
     flush_redis(target.broker_url)

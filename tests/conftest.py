@@ -8,6 +8,7 @@ runs a test on SQLite and on PostgreSQL when it needs no broker.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from dramatiq import Broker, Worker
 from dramatiq.brokers.stub import StubBroker
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from automation import clock, db, keys
 from automation.config import reset_settings
@@ -129,14 +130,38 @@ class Backend:
     worker: Worker
 
     def wait(self, timeout: float = 30.0) -> None:
-        """Until the broker's queues are empty and the worker is idle (dramatiq's idiom)."""
+        """Until the queues are empty, the worker idle, and no event that has not
+        failed is left unprocessed (a real broker's join can return before the worker
+        has taken a message that was just published)."""
         if isinstance(self.broker, StubBroker):
             from automation.broker import drain_stub
 
             drain_stub(self.broker, self.worker)
             return
-        self.broker.join("events", timeout=int(timeout * 1000))  # type: ignore[attr-defined]
-        self.worker.join()
+        deadline = time.monotonic() + timeout
+        while True:
+            self.broker.join("events", timeout=int(timeout * 1000))  # type: ignore[attr-defined]
+            self.worker.join()
+            if not _waiting_events():
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: events still unprocessed after {timeout}s")
+            time.sleep(0.05)
+
+
+def _waiting_events() -> int:
+    from automation.models import Event
+
+    query = (
+        select(func.count())
+        .select_from(Event)
+        .where(
+            Event.processed_at.is_(None),  # type: ignore[union-attr]
+            Event.last_error.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    with db.get_engine().connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 BACKENDS = ["sqlite+stub", "postgresql+redis", "postgresql+rabbitmq"]

@@ -144,7 +144,7 @@ def _visit(rng: random.Random, p: Person, at: pendulum.DateTime, day: int) -> li
     pages = max(1, round(rng.expovariate(1 / p.pages_per_visit)))
     for i in range(pages):
         topic = rng.choice(p.interests)
-        props = {
+        props: dict[str, Any] = {
             "url": f"/content/{topic}",
             "content": topic,
             "product": _product_for(topic),
@@ -194,7 +194,10 @@ def collect_results(people: list[Person], days: int) -> dict[str, Any]:
         count = _counter(conn)
         stages = _grouped(conn, Customer.lifecycle_stage)
         events = _grouped(conn, Event.type)
-        visits = dict(conn.execute(select(Identity.visitor_id, Identity.visits)).all())  # type: ignore[call-overload]
+        visits: dict[str, int] = {
+            v: n
+            for v, n in conn.execute(select(Identity.visitor_id, Identity.visits))  # type: ignore[call-overload]
+        }
         page_views = _grouped(conn, Event.visitor_id, Event.type == "page_view")
         figures = {
             "anonymous": count(Identity, anonymous),

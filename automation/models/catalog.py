@@ -22,7 +22,7 @@ class Product(SQLModel, table=True):
     name: str = Field(max_length=200)
     category: str = Field(max_length=64, index=True)
     content_tags: list[str] = Field(
-        default_factory=list, sa_column=Column(JSONType, nullable=False, default=dict)
+        default_factory=list, sa_column=Column(JSONType, nullable=False, default=list)
     )
     is_new: bool = False
     md_pick: bool = False
