@@ -105,3 +105,13 @@ def test_not_yet_available_commands_exit_non_zero_in_a_real_process(tmp_path: Pa
     proc = _run("journeys", "list", cwd=tmp_path)
     assert proc.returncode == 3
     assert "not yet available" in proc.stderr
+
+
+def test_user_data_with_brackets_is_printed_as_is(tmp_path: Path) -> None:
+    bad = tmp_path / "customers[1].csv"
+    bad.write_text("customer_id,email,timezone\nC1,a@example.kr,[/oops]\n", encoding="utf-8")
+    assert _run("db", "upgrade", cwd=tmp_path).returncode == 0
+    proc = _run("import", "customers", str(bad), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"{bad}:2:" in proc.stderr and "[/oops]" in proc.stderr
