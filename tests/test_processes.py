@@ -51,8 +51,16 @@ def stop_later() -> Iterator[list[subprocess.Popen[bytes]]]:
                 proc.kill()
 
 
+WORKER_COMMANDS = {
+    "dramatiq worker": ["-m", "dramatiq", "worker", "--processes", "1", "--threads", "2"],
+    "automation worker": ["-m", "automation.cli", "worker", "--processes", "1", "--threads", "2"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(WORKER_COMMANDS))
 @pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
-def test_dramatiq_worker_from_the_repo_root_processes_events(
+def test_a_separate_worker_process_processes_events(
+    command: str,
     broker_kind: str,
     postgres_database: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -67,7 +75,7 @@ def test_dramatiq_worker_from_the_repo_root_processes_events(
     )
     assert unprocessed_count() == 2
     worker = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "worker", "--processes", "1", "--threads", "2"],
+        [sys.executable, *WORKER_COMMANDS[command]],
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.DEVNULL,
