@@ -38,8 +38,7 @@ import pendulum
 import sqlmodel
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import String, any_, bindparam, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
@@ -61,7 +60,7 @@ from automation.import_rows import (
 from automation.ingest import REJECTED, ingest
 from automation.models import CONSENT_KINDS, ConsentChange, Customer, Policy, Product
 from automation.profile import promote, stage_for_policy_count
-from automation.sql import chunks, dialect_insert
+from automation.sql import among, chunks, dialect_insert
 
 CHUNK = 500
 EVENT_BATCH = 1000
@@ -202,7 +201,7 @@ def _merge_duplicates(rows: list[Row]) -> list[Row]:
 def _write(conn: Connection, kind: Kind, rows: list[Row]) -> dict[int, str]:
     """Upsert the rows that pass the checks needing the database; return the others' reasons."""
     keys = [row.key for row in rows]
-    query = select(kind.table).where(_among(conn.dialect.name, kind.table.c[kind.key], keys))
+    query = select(kind.table).where(among(conn.dialect.name, kind.table.c[kind.key], keys))
     stored = {r._mapping[kind.key]: r._mapping for r in conn.execute(query)}
     refused: dict[int, str] = {}
     if kind.name == "policies":
@@ -292,8 +291,8 @@ def promote_policy_holders(customer_ids: list[str]) -> None:
         with session_scope() as session:
             dialect = session.get_bind().dialect.name
             counts = _policies_held(session, dialect, part)
-            among = _among(dialect, col(Customer.customer_id), part)
-            holders = sqlmodel.select(Customer).where(among)
+            holder_ids = among(dialect, col(Customer.customer_id), part)
+            holders = sqlmodel.select(Customer).where(holder_ids)
             for customer in session.exec(holders.with_for_update()):
                 count, first = counts.get(customer.customer_id, (0, None))
                 promote(customer, stage_for_policy_count(count))
@@ -306,7 +305,7 @@ def _policies_held(session: Session, dialect: str, ids: list[str]) -> dict[str, 
     """Customer → (policies held, earliest start date)."""
     held = session.exec(
         sqlmodel.select(Policy.customer_id, func.count(), func.min(Policy.start_date))
-        .where(_among(dialect, col(Policy.customer_id), ids))
+        .where(among(dialect, col(Policy.customer_id), ids))
         .group_by(col(Policy.customer_id))
     )
     return {customer_id: (count, first) for customer_id, count, first in held}
@@ -325,18 +324,7 @@ def _local_midnight(day: date | None, zone: str) -> datetime:
 def _known(conn: Connection, column: Any, values: set[str]) -> set[str]:
     if not values:
         return set()
-    return set(conn.scalars(select(column).where(_among(conn.dialect.name, column, list(values)))))
-
-
-def _among(dialect: str, column: Any, values: list[str]) -> Any:
-    """``column IN values``; on PostgreSQL one array parameter, whose plan stays fast.
-
-    With one parameter per value, psycopg prepares the repeated query after five
-    runs and PostgreSQL's generic plan then scans the whole table for each chunk.
-    """
-    if dialect == "postgresql":
-        return column == any_(bindparam("among", values, type_=postgresql.ARRAY(String)))
-    return column.in_(values)
+    return set(conn.scalars(select(column).where(among(conn.dialect.name, column, list(values)))))
 
 
 # --- events ----------------------------------------------------------------------------

@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from automation import clock, identity, metrics
 from automation.db import get_engine
 from automation.event_schema import EventIn, validate_event
-from automation.models import Event
+from automation.event_store import insert_events
 from automation.publish import publish_events
-from automation.sql import dialect_insert
+from automation.sql import retry_conflicts
 
 log = logging.getLogger(__name__)
-_events = Event.__table__  # type: ignore[attr-defined]
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 
@@ -51,7 +48,7 @@ class IngestResult:
 
     results: list[EventResult]
     stored_ids: list[int] = field(default_factory=list)
-    stitched: int = 0
+    stitched: int = 0  # visitors linked to a customer by this batch
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -99,8 +96,7 @@ def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) 
             valid.append((i, checked))
     outcome = IngestResult(results)
     if valid:
-        with get_engine().begin() as conn:
-            _store(conn, valid, outcome, now, source)
+        retry_conflicts(lambda: _store(valid, outcome, now, source))
     metrics.record_ingest(outcome, source)
     if publish and outcome.stored_ids:
         publish_events(outcome.stored_ids)
@@ -108,42 +104,23 @@ def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) 
 
 
 def _store(
-    conn: Connection,
-    valid: list[tuple[int, EventIn]],
-    outcome: IngestResult,
-    now: datetime,
-    source: str,
+    valid: list[tuple[int, EventIn]], outcome: IngestResult, now: datetime, source: str
 ) -> None:
-    events = [ev for _, ev in valid]
-    links = identity.resolve(events, conn)
-    rows = [
-        {
-            "event_id": ev.event_id,
-            "type": ev.type,
-            "occurred_at": ev.occurred_at,
-            "received_at": now,
-            "visitor_id": ev.visitor_id,
-            "customer_id": ev.customer_id,
-            "properties": ev.properties,
-            "source": source,
-            "attempts": 0,
-        }
-        for ev in events
-    ]
-    stmt = (
-        dialect_insert(conn, _events)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(_events.c.id, _events.c.event_id)
-    )
-    stored = {event_id: pk for pk, event_id in conn.execute(stmt, rows)}
+    # One transaction: identities, events and stitching commit together or not at all.
+    # Retried whole on a deadlock, so its effects on ``outcome`` are set only at the end.
+    with get_engine().begin() as conn:
+        events = [ev for _, ev in valid]
+        links = identity.resolve(events, conn)
+        stored = insert_events(conn, events, now, source)
+        identity.stitch(conn, links, now)
+    outcome.stored_ids = []
     for index, ev in valid:
         pk = stored.get(ev.event_id)
         if pk is None:
             outcome.results[index].status = DUPLICATE
         else:
             outcome.stored_ids.append(pk)
-    if links:
-        outcome.stitched = identity.stitch(conn, links, now)
+    outcome.stitched = len(links)
 
 
 def _raw_id(raw: Any) -> str | None:

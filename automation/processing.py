@@ -14,17 +14,16 @@ identities, then customers, each in sorted key order. Later issues add steps
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from automation import clock, metrics
 from automation.config import get_settings
 from automation.db import session_scope
 from automation.models import Event
+from automation.sql import retry_conflicts
 
 log = logging.getLogger(__name__)
 _events = Event.__table__  # type: ignore[attr-defined]
@@ -33,7 +32,6 @@ Step = Callable[[Session, Event], None]
 Prepare = Callable[[Session, list[Event]], None]
 PIPELINE: list[Step] = []
 PREPARE: list[Prepare] = []
-CONFLICT_RETRIES = 5
 
 
 def add_step(step: Step, prepare: Prepare | None = None) -> Step:
@@ -50,7 +48,7 @@ def process_events(event_pks: list[int]) -> int:
     """Process a chunk of events; returns how many took effect (re-deliveries count 0)."""
     if len(event_pks) > 1:
         try:
-            return _with_conflict_retries(lambda: _process(event_pks))
+            return retry_conflicts(lambda: _process(event_pks))
         except Exception as exc:
             log.info("chunk of %d failed (%s); processing one by one", len(event_pks), exc)
     done = 0
@@ -69,7 +67,7 @@ def process_event(event_pk: int) -> bool:
     other error is recorded on the event and raised.
     """
     try:
-        return bool(_with_conflict_retries(lambda: _process([event_pk])))
+        return bool(retry_conflicts(lambda: _process([event_pk])))
     except Exception as exc:
         _record_failure(event_pk, exc)
         metrics.EVENTS_PROCESSED.labels("failed").inc()
@@ -112,22 +110,6 @@ def _process(event_pks: list[int]) -> int:
                 step(session, event)
     metrics.EVENTS_PROCESSED.labels("processed").inc(len(claimed))
     return len(claimed)
-
-
-def _with_conflict_retries(work: Callable[[], int]) -> int:
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            return work()
-        except OperationalError as exc:
-            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
-                raise
-            time.sleep(0.01 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-def _is_conflict(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None)
-    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
 
 
 def _record_failure(event_pk: int, exc: Exception) -> None:

@@ -1,12 +1,18 @@
-"""Small SQL helpers that differ by dialect."""
+"""Small SQL helpers that differ by dialect, and the retry of transient conflicts."""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import String, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+T = TypeVar("T")
+CONFLICT_RETRIES = 5
 
 
 def dialect_insert(conn: Connection, table: Table) -> Any:
@@ -16,6 +22,35 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def among(dialect: str, column: Any, values: list[str]) -> Any:
+    """``column IN values``; on PostgreSQL one array parameter, whose plan stays fast.
+
+    With one parameter per value, psycopg prepares a repeated query after five runs
+    and PostgreSQL's generic plan for a long ``IN`` list can scan the whole table.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+    return column.in_(values)
+
+
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
     """``items`` cut into lists of at most ``size``."""
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def is_conflict(exc: OperationalError) -> bool:
+    """A deadlock or serialization failure (PostgreSQL), or a busy SQLite: worth retrying."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
+def retry_conflicts(work: Callable[[], T], attempts: int = CONFLICT_RETRIES) -> T:
+    """Run ``work`` (a whole transaction) again when it lost a conflict; re-raise otherwise."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as exc:
+            if not is_conflict(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -17,7 +17,13 @@ class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_customer_time", "customer_id", "occurred_at"),
-        Index("ix_events_visitor", "visitor_id"),
+        # Stitching looks up a visitor's anonymous events; only those are indexed.
+        Index(
+            "ix_events_anonymous_visitor",
+            "visitor_id",
+            postgresql_where=text("customer_id IS NULL"),
+            sqlite_where=text("customer_id IS NULL"),
+        ),
         Index("ix_events_type_time", "type", "occurred_at"),
         # The relay's work list stays small: only events not yet processed.
         Index(
