@@ -30,7 +30,15 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # No server-side prepared statements: after five runs psycopg would prepare a
+        # query, and PostgreSQL's generic plan for "id = ANY(array)" then scans the
+        # whole table (measured: 11 ms → 246 ms per 1000-event batch at 100k events).
+        kwargs.update(
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={"prepare_threshold": None},
+        )
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
