@@ -26,6 +26,7 @@ from automation.models import (
     Product,
 )
 from automation.processing import add_step
+from automation.sql import among
 
 ACTIVITY_TYPES = frozenset(
     {
@@ -47,22 +48,17 @@ POLICY_STATUS = {
 
 def lock_profiles(session: Session, events: list[Event]) -> None:
     """Load and lock the chunk's visitors and customers, in key order, in two queries."""
-    visitors = sorted({e.visitor_id for e in events if e.visitor_id})
-    customers = sorted({e.customer_id for e in events if e.customer_id})
-    if visitors:
-        session.exec(
-            select(Identity)
-            .where(col(Identity.visitor_id).in_(visitors))
-            .order_by(col(Identity.visitor_id))
-            .with_for_update()
-        ).all()
-    if customers:
-        session.exec(
-            select(Customer)
-            .where(col(Customer.customer_id).in_(customers))
-            .order_by(col(Customer.customer_id))
-            .with_for_update()
-        ).all()
+    _lock(session, col(Identity.visitor_id), {e.visitor_id for e in events})
+    _lock(session, col(Customer.customer_id), {e.customer_id for e in events})
+
+
+def _lock(session: Session, key: Any, values: set[str | None]) -> None:
+    wanted = sorted(v for v in values if v)
+    if wanted:
+        model = key.class_
+        dialect = session.get_bind().dialect.name
+        query = select(model).where(among(dialect, key, wanted)).order_by(key).with_for_update()
+        session.exec(query).all()
 
 
 def apply_profile(session: Session, event: Event) -> None:
