@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dramatiq
 
-from automation import processing, profile  # noqa: F401  (profile registers its step)
+from automation import processing
 from automation.broker import get_broker
 
 get_broker()
+processing.load_steps()
 
 
 # Failures are recorded per event and retried by the relay, not by re-running the

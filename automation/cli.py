@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -15,8 +16,11 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
+from automation import clock
 from automation.errors import AutomationError, NotYetAvailable
 
 
@@ -32,6 +36,16 @@ class _Commands(TyperGroup):
         except AutomationError as exc:
             say_error(str(exc))
             ctx.exit(1)
+        except (OperationalError, ProgrammingError) as exc:
+            if not _missing_schema(exc):
+                raise
+            say_error("the database has no tables yet: run `automation db upgrade`")
+            ctx.exit(1)
+
+
+def _missing_schema(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", exc))
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 app = typer.Typer(
@@ -147,8 +161,23 @@ def drain() -> None:
 
 @app.command()
 def tick(at: Annotated[str | None, typer.Option(help="ISO time with offset")] = None) -> None:
-    """Run every scheduler job that is due at that time, once."""
-    _not_yet("automation tick")
+    """Run every scheduler job that is due at that time, once (process with `drain`)."""
+    from automation.jobs.timers import fire_due_timers
+
+    if at is not None:
+        clock.freeze(_aware(at))
+    fired = fire_due_timers()
+    out.print(f"tick at {clock.now().isoformat()}: {fired} timers due")
+
+
+def _aware(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--at '{text}' is not an ISO time")
+    if value.tzinfo is None:
+        fail(f"--at '{text}' has no time zone; add an offset such as +09:00")
+    return value
 
 
 # --- data ---------------------------------------------------------------------------
@@ -210,10 +239,102 @@ def _pending(group: typer.Typer, name: str, full: str) -> None:
     group.command(name, context_settings={"allow_extra_args": True})(command)
 
 
-for _name in ("validate", "publish", "list", "show", "pause", "resume"):
-    _pending(journeys_app, _name, f"automation journeys {_name}")
 for _name in ("list", "show", "refresh"):
     _pending(segments_app, _name, f"automation segments {_name}")
+
+
+# --- journeys -----------------------------------------------------------------------
+
+
+@journeys_app.command("validate")
+def journeys_validate(
+    files: Annotated[list[Path], typer.Argument(help="journey YAML files")],
+) -> None:
+    """Check journey files; every problem as FILE:LINE: reason."""
+    from automation.journeys.spec import SpecError, load_file
+
+    problems: list[str] = []
+    for path in files:
+        try:
+            spec = load_file(path)
+            out.print(f"{path}: ok ({spec.journey_id}, {len(spec.states)} states)", highlight=False)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    _problems(problems)
+
+
+@journeys_app.command("publish")
+def journeys_publish(
+    files: Annotated[list[Path] | None, typer.Argument(help="journey YAML files")] = None,
+    builtin: Annotated[
+        bool, typer.Option("--builtin", help="the journeys the product ships")
+    ] = False,
+) -> None:
+    """Freeze each file as its journey's next version (in-flight customers stay on theirs)."""
+    from automation.journeys.registry import builtin_files, publish_files
+    from automation.journeys.spec import SpecError
+
+    paths = [*(files or []), *(builtin_files() if builtin else [])]
+    if not paths:
+        fail("name journey files, or --builtin")
+    try:
+        published = publish_files(paths)
+    except SpecError as exc:
+        _problems(exc.problems)
+        return
+    for p in published:
+        what = f"published v{p.version}" if p.created else f"unchanged (v{p.version})"
+        out.print(f"{p.journey_id}: {what}", highlight=False)
+
+
+@journeys_app.command("list")
+def journeys_list() -> None:
+    """Journeys, their status and latest version, and customers per state."""
+    from automation.journeys.registry import summary
+
+    table = Table("journey", "status", "version", "customers")
+    for j in summary():
+        counts = "; ".join(
+            f"{v}: " + ", ".join(f"{s} {n}" for s, n in sorted(states.items()))
+            for v, states in sorted(j["customers"].items())
+        )
+        table.add_row(j["journey"], j["status"], f"v{j['latest_version']}", counts or "-")
+    out.print(table)
+
+
+@journeys_app.command("show")
+def journeys_show(journey: str) -> None:
+    """One journey: versions and customers per state, as JSON."""
+    from automation.journeys.registry import summary
+
+    out.print_json(data=summary(journey)[0])
+
+
+@journeys_app.command("pause")
+def journeys_pause(journey: str) -> None:
+    """No new entrants; customers keep their place, timers wait."""
+    from automation.journeys.registry import set_status
+    from automation.models import JourneyStatus
+
+    set_status(journey, JourneyStatus.PAUSED)
+    out.print(f"{journey}: paused", highlight=False)
+
+
+@journeys_app.command("resume")
+def journeys_resume(journey: str) -> None:
+    """Resume a paused journey; timers that came due meanwhile fire on the next tick."""
+    from automation.journeys.registry import set_status
+    from automation.models import JourneyStatus
+
+    set_status(journey, JourneyStatus.ACTIVE)
+    out.print(f"{journey}: active", highlight=False)
+
+
+def _problems(problems: list[str]) -> None:
+    for problem in problems:
+        err.print(problem, markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from automation.errors import ConfigError
 
+ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-insecure-secret-for-the-embedded-default"
 
 
@@ -27,6 +28,10 @@ class Settings(BaseSettings):
     secret_key: str = ""
     public_url: str = "http://127.0.0.1:8000"
     now: datetime | None = None
+
+    templates_dir: Path = ROOT / "templates"
+    business_hours_start: int = 9
+    business_hours_end: int = 18
 
     ingest_batch_max: int = 1000
     relay_grace_seconds: int = 60

@@ -13,6 +13,7 @@ identities, then customers, each in sorted key order. Later issues add steps
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 
@@ -23,6 +24,7 @@ from automation import clock, metrics
 from automation.config import get_settings
 from automation.db import session_scope
 from automation.models import Event
+from automation.publish import publish_events
 from automation.sql import retry_conflicts
 
 log = logging.getLogger(__name__)
@@ -32,20 +34,38 @@ Step = Callable[[Session, Event], None]
 Prepare = Callable[[Session, list[Event]], None]
 PIPELINE: list[Step] = []
 PREPARE: list[Prepare] = []
+_REGISTERED: list[tuple[int, Step, Prepare | None]] = []
+STEP_MODULES = ("automation.profile", "automation.journeys.engine")
 
 
-def add_step(step: Step, prepare: Prepare | None = None) -> Step:
-    """Register a pipeline step; ``prepare`` runs once per chunk first (to lock and load
-    in bulk). Steps run in registration order."""
-    if step not in PIPELINE:
-        PIPELINE.append(step)
-        if prepare is not None:
-            PREPARE.append(prepare)
+def add_step(step: Step, prepare: Prepare | None = None, *, rank: int) -> Step:
+    """Register a pipeline step. Steps run by ``rank``, low first, whatever the import
+    order (profile 10, segments 30, journeys 50); ``prepare`` runs once per chunk
+    first (to lock and load in bulk), in the same order."""
+    if all(s is not step for _, s, _ in _REGISTERED):
+        _REGISTERED.append((rank, step, prepare))
+        _REGISTERED.sort(key=lambda entry: entry[0])
+        PIPELINE[:] = [s for _, s, _ in _REGISTERED]
+        PREPARE[:] = [p for _, _, p in _REGISTERED if p is not None]
     return step
+
+
+def remove_step(step: Step) -> None:
+    """Unregister a step (tests)."""
+    _REGISTERED[:] = [entry for entry in _REGISTERED if entry[1] is not step]
+    PIPELINE[:] = [s for _, s, _ in _REGISTERED]
+    PREPARE[:] = [p for _, _, p in _REGISTERED if p is not None]
+
+
+def load_steps() -> None:
+    """Register the pipeline's steps, in their order (profile first, then journeys)."""
+    for module in STEP_MODULES:
+        importlib.import_module(module)
 
 
 def process_events(event_pks: list[int]) -> int:
     """Process a chunk of events; returns how many took effect (re-deliveries count 0)."""
+    load_steps()
     if len(event_pks) > 1:
         try:
             return retry_conflicts(lambda: _process(event_pks))
@@ -66,6 +86,7 @@ def process_event(event_pk: int) -> bool:
     A deadlock or serialization conflict is retried at once (a few times); any
     other error is recorded on the event and raised.
     """
+    load_steps()
     try:
         return bool(retry_conflicts(lambda: _process([event_pk])))
     except Exception as exc:
@@ -108,7 +129,10 @@ def _process(event_pks: list[int]) -> int:
         for event in events:
             for step in PIPELINE:
                 step(session, event)
+        emitted = list(session.info.get("emitted", []))
     metrics.EVENTS_PROCESSED.labels("processed").inc(len(claimed))
+    if emitted:  # events the steps stored (journeys' emit actions), now committed
+        publish_events(emitted)
     return len(claimed)
 
 

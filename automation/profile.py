@@ -165,7 +165,7 @@ def _set_policy_status(session: Session, event: Event) -> None:
         session.add(policy)
 
 
-add_step(apply_profile, prepare=lock_profiles)
+add_step(apply_profile, prepare=lock_profiles, rank=10)
 
 
 def _date(value: Any) -> date | None:

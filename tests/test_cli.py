@@ -62,7 +62,7 @@ def test_drain_processes_what_is_stored(database: str) -> None:
 
 
 def test_commands_of_later_issues_say_so(database: str) -> None:
-    result = runner.invoke(app, ["tick"])
+    result = runner.invoke(app, ["segments", "list"])
     assert result.exit_code != 0
     assert "not yet available" in result.output
 
@@ -102,7 +102,7 @@ def test_secret_key_is_required_outside_the_embedded_default(tmp_path: Path) -> 
 
 
 def test_not_yet_available_commands_exit_non_zero_in_a_real_process(tmp_path: Path) -> None:
-    proc = _run("journeys", "list", cwd=tmp_path)
+    proc = _run("segments", "list", cwd=tmp_path)
     assert proc.returncode == 3
     assert "not yet available" in proc.stderr
 
@@ -115,3 +115,10 @@ def test_user_data_with_brackets_is_printed_as_is(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert f"{bad}:2:" in proc.stderr and "[/oops]" in proc.stderr
+
+
+def test_a_database_without_tables_says_what_to_do(tmp_path: Path) -> None:
+    proc = _run("journeys", "list", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "run `automation db upgrade`" in proc.stderr

@@ -177,7 +177,7 @@ def test_a_failing_step_leaves_no_half_written_record(backend: Backend) -> None:
         if event.event_id == "bad":
             raise RuntimeError("boom")
 
-    processing.add_step(explode)
+    processing.add_step(explode, rank=5)
     try:
         ingest(
             [
@@ -187,7 +187,7 @@ def test_a_failing_step_leaves_no_half_written_record(backend: Backend) -> None:
         )
         backend.wait()
     finally:
-        processing.PIPELINE.remove(explode)
+        processing.remove_step(explode)
     events = events_by_id()
     assert events["good"].processed_at is not None
     assert events["bad"].processed_at is None

@@ -14,6 +14,16 @@ from automation.models.customers import (
     ValueTier,
 )
 from automation.models.events import Event
+from automation.models.journeys import (
+    Enrollment,
+    EnrollmentStatus,
+    Journey,
+    JourneyStatus,
+    JourneyVersion,
+    Message,
+    Timer,
+    Transition,
+)
 from automation.models.keys import ApiKey, Scope
 
 metadata = SQLModel.metadata
@@ -25,12 +35,20 @@ __all__ = [
     "ApiKey",
     "ConsentChange",
     "Customer",
+    "Enrollment",
+    "EnrollmentStatus",
     "Event",
     "Identity",
+    "Journey",
+    "JourneyStatus",
+    "JourneyVersion",
     "LifecycleStage",
+    "Message",
     "Policy",
     "Product",
     "Scope",
+    "Timer",
+    "Transition",
     "ValueTier",
     "metadata",
 ]

@@ -1,0 +1,88 @@
+"""Whole-journey checks: every target exists, every state is reachable and has a way
+out, immediate states stay immediate, and every template is there."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from automation.config import get_settings
+
+if TYPE_CHECKING:
+    from automation.journeys.spec import JourneySpec, StateSpec
+
+Problem = tuple[tuple[str | int, ...], str]
+TEMPLATE_FILES = {"email": ("email/{}.html", "email/{}.txt"), "sms": ("sms/{}.txt",)}
+
+
+def check_graph(spec: JourneySpec) -> list[Problem]:
+    """Problems with the shape of the state graph."""
+    problems: list[Problem] = []
+    for state in spec.states.values():
+        where = ("states", state.name)
+        problems += [
+            (path, f"'{state.name}' moves to unknown state '{target}'")
+            for path, target in _targets(state, where)
+            if target not in spec.states
+        ]
+        problems += _shape(state, where)
+    if spec.start in spec.states:
+        reached = _reachable(spec)
+        problems += [
+            (("states", name), f"state '{name}' can never be reached from '{spec.start}'")
+            for name in spec.states
+            if name not in reached
+        ]
+    return problems
+
+
+def _targets(state: StateSpec, where: tuple[str | int, ...]) -> list[Problem]:
+    """(where in the file, target) for every move the state can make."""
+    found: list[Problem] = [((*where, "on", i, "to"), r.to) for i, r in enumerate(state.on)]
+    found += [((*where, t.kind, "to"), t.to) for t in state.timers]
+    found += [((*where, "branch", i), b.to) for i, b in enumerate(state.branch)]
+    found += [((*where, "split", i, "to"), a.to) for i, a in enumerate(state.split)]
+    return found
+
+
+def _shape(state: StateSpec, where: tuple[str | int, ...]) -> list[Problem]:
+    immediate = bool(state.branch) + bool(state.split)
+    waits = bool(state.on) or bool(state.timers)
+    if state.end and (immediate or waits):
+        return [(where, f"end state '{state.name}' cannot move on")]
+    if immediate > 1 or (immediate and waits):
+        return [(where, f"'{state.name}': a branch or split moves at once; it cannot also wait")]
+    if not state.end and not immediate and not waits:
+        return [
+            (
+                where,
+                f"state '{state.name}' has no way out: add on, after, at, branch, split or end",
+            )
+        ]
+    return []
+
+
+def _reachable(spec: JourneySpec) -> set[str]:
+    seen, todo = {spec.start}, [spec.start]
+    while todo:
+        state = spec.states.get(todo.pop())
+        for target in state.targets() if state else []:
+            if target not in seen and target in spec.states:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def check_templates(spec: JourneySpec) -> list[Problem]:
+    """Every e-mail and SMS template the journey uses must exist."""
+    root = get_settings().templates_dir
+    problems: list[Problem] = []
+    for state in spec.states.values():
+        for action in state.actions:
+            for pattern in TEMPLATE_FILES.get(action.kind, ()):
+                path = root / pattern.format(action.args["template"])
+                if not path.is_file():
+                    where = ("states", state.name, "do", action.index, action.kind)
+                    problems.append(
+                        (where, f"template '{action.args['template']}' not found: {path}")
+                    )
+    return problems

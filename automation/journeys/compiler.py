@@ -1,0 +1,106 @@
+"""A journey version compiled to one ``transitions`` state machine, shared by every
+customer in it.
+
+Customers are rows, not models: to move one, the engine sets a throwaway runner's
+``state`` and fires a trigger on the machine (``Event.trigger(runner, facts=…)``),
+which is thread-safe and costs microseconds. Triggers:
+
+- ``goal:<event>`` and ``exit:<event>``: from every waiting state to the pseudo-states
+  ``__converted__`` / ``__exited__``;
+- ``event:<event>``: a state's ``on`` rules, guard conditions in order;
+- ``timer:after`` / ``timer:at``: a state's timers;
+- ``branch`` (conditions in order, the last unconditional) and ``split`` (by bucket).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import EventData, Machine
+
+from automation.conditions import Condition
+from automation.journeys.spec import JourneySpec
+
+CONVERTED, EXITED = "__converted__", "__exited__"
+
+
+@dataclass(slots=True)
+class Runner:
+    """The light model a trigger moves: only a state."""
+
+    state: str
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A version's spec and its machine."""
+
+    version_id: int
+    spec: JourneySpec
+    machine: Machine
+
+    def fire(self, trigger: str, state: str, **kwargs: Any) -> str | None:
+        """The state a trigger moves ``state`` to, or None if nothing fires."""
+        event = self.machine.events.get(trigger)
+        if event is None:
+            return None
+        runner = Runner(state)
+        return runner.state if event.trigger(runner, **kwargs) else None
+
+
+def compile_version(version_id: int, spec: JourneySpec) -> Compiled:
+    """Build the machine for one published version."""
+    waiting = [s.name for s in spec.states.values() if not s.end and not s.branch and not s.split]
+    machine = Machine(
+        model=None,
+        states=[*spec.states, CONVERTED, EXITED],
+        initial=spec.start,
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=True,
+    )
+    if spec.goal:
+        for event in spec.goal.events:
+            machine.add_transition(
+                f"goal:{event}", waiting, CONVERTED, conditions=[_guard(spec.goal.when)]
+            )
+    for rule in spec.exits:
+        for event in rule.events:
+            machine.add_transition(f"exit:{event}", waiting, EXITED, conditions=[_guard(rule.when)])
+    for state in spec.states.values():
+        _state_transitions(machine, state)
+    return Compiled(version_id, spec, machine)
+
+
+def _state_transitions(machine: Machine, state: Any) -> None:
+    for rule in state.on:
+        for event in rule.events:
+            machine.add_transition(
+                f"event:{event}", state.name, rule.to, conditions=[_guard(rule.when)]
+            )
+    for timer in state.timers:
+        machine.add_transition(f"timer:{timer.kind}", state.name, timer.to)
+    for branch in state.branch:
+        conditions = [_guard(branch.when)] if branch.when is not None else []
+        machine.add_transition("branch", state.name, branch.to, conditions=conditions)
+    low = 0
+    for arm in state.split:
+        machine.add_transition(
+            "split", state.name, arm.to, conditions=[_bucket(low, low + arm.share)]
+        )
+        low += arm.share
+
+
+def _guard(condition: Condition) -> Any:
+    def check(event_data: EventData) -> bool:
+        return condition.matches(event_data.kwargs["facts"])
+
+    return check
+
+
+def _bucket(low: int, high: int) -> Any:
+    def check(event_data: EventData) -> bool:
+        return low <= event_data.kwargs["bucket"] < high
+
+    return check

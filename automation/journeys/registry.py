@@ -1,0 +1,156 @@
+"""Published journeys: versions frozen at publish, compiled once per process, counted
+per state for ``list`` and ``show``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from automation import clock
+from automation.db import session_scope
+from automation.errors import NotFound, ValidationError
+from automation.journeys.compiler import Compiled, compile_version
+from automation.journeys.spec import JourneySpec, from_stored, load_file
+from automation.models import Enrollment, Journey, JourneyStatus, JourneyVersion
+
+LIBRARY = Path(__file__).resolve().parent / "library"
+_compiled: dict[tuple[str, int], Compiled] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    journey_id: str
+    version: int
+    created: bool  # False: identical to the latest version, nothing new
+
+
+def builtin_files() -> list[Path]:
+    """The journeys the product ships."""
+    return sorted(LIBRARY.glob("*.yaml"))
+
+
+def publish_files(paths: list[Path]) -> list[Published]:
+    """Validate every file first, then publish them all in one transaction."""
+    specs = [(load_file(p), p.read_text(encoding="utf-8")) for p in paths]
+    known = {s.journey_id for s, _ in specs}
+    with session_scope() as session:
+        known |= set(session.exec(select(Journey.journey_id)).all())
+        for spec, _ in specs:
+            _check_handoffs(spec, known)
+        return [publish(session, spec, source) for spec, source in specs]
+
+
+def publish(session: Session, spec: JourneySpec, source: str) -> Published:
+    """Freeze ``spec`` as the journey's next version (unless it equals the latest)."""
+    checksum = hashlib.sha256(
+        json.dumps(spec.raw, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    journey = session.get(Journey, spec.journey_id, with_for_update=True)
+    if journey is None:
+        journey = Journey(journey_id=spec.journey_id, name=spec.name)
+        session.add(journey)
+        session.flush()
+    latest = (
+        session.get(JourneyVersion, journey.latest_version_id)
+        if journey.latest_version_id
+        else None
+    )
+    if latest is not None and latest.checksum == checksum:
+        return Published(spec.journey_id, latest.version, created=False)
+    version = JourneyVersion(
+        journey_id=spec.journey_id,
+        version=(latest.version + 1) if latest else 1,
+        spec=json.loads(json.dumps(spec.raw, default=str)),
+        source=source,
+        checksum=checksum,
+    )
+    session.add(version)
+    session.flush()
+    journey.latest_version_id = version.id
+    journey.name = spec.name
+    journey.updated_at = clock.now()
+    session.add(journey)
+    return Published(spec.journey_id, version.version, created=True)
+
+
+def compiled(session: Session, version_id: int) -> Compiled:
+    """The machine of a version; versions never change, so it is built once per process
+    (and per database: tests and tools may point one process at several)."""
+    cache_key = (str(session.get_bind().url), version_id)
+    hit = _compiled.get(cache_key)
+    if hit is not None:
+        return hit
+    version = session.get(JourneyVersion, version_id)
+    if version is None:
+        raise NotFound(f"journey version {version_id} does not exist")
+    built = compile_version(version_id, from_stored(version.spec))
+    with _lock:
+        return _compiled.setdefault(cache_key, built)
+
+
+def set_status(journey_id: str, status: JourneyStatus) -> None:
+    """Pause or resume a journey."""
+    with session_scope() as session:
+        journey = session.get(Journey, journey_id)
+        if journey is None:
+            raise NotFound(f"no journey '{journey_id}'")
+        journey.status = status.value
+        journey.updated_at = clock.now()
+        session.add(journey)
+
+
+def summary(journey_id: str | None = None) -> list[dict[str, Any]]:
+    """Journeys with their versions and how many customers are in each state."""
+    with session_scope() as session:
+        query = select(Journey).order_by(col(Journey.journey_id))
+        if journey_id:
+            query = query.where(Journey.journey_id == journey_id)
+        journeys = list(session.exec(query))
+        if journey_id and not journeys:
+            raise NotFound(f"no journey '{journey_id}'")
+        return [_describe(session, j) for j in journeys]
+
+
+def _describe(session: Session, journey: Journey) -> dict[str, Any]:
+    versions = {
+        v.id: v.version
+        for v in session.exec(
+            select(JourneyVersion).where(JourneyVersion.journey_id == journey.journey_id)
+        )
+    }
+    rows = session.exec(
+        select(Enrollment.version_id, Enrollment.status, Enrollment.state, func.count())
+        .where(Enrollment.journey_id == journey.journey_id)
+        .group_by(col(Enrollment.version_id), col(Enrollment.status), col(Enrollment.state))
+    ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for version_id, status, state, n in rows:
+        label = f"v{versions.get(version_id, '?')}"
+        where = state if status == "active" else status
+        counts.setdefault(label, {})[where] = counts.setdefault(label, {}).get(where, 0) + n
+    latest = versions.get(journey.latest_version_id) if journey.latest_version_id else None
+    return {
+        "journey": journey.journey_id,
+        "name": journey.name,
+        "status": journey.status,
+        "latest_version": latest,
+        "customers": counts,
+    }
+
+
+def _check_handoffs(spec: JourneySpec, known: set[str]) -> None:
+    for state in spec.states.values():
+        for action in state.actions:
+            if action.kind == "handoff" and action.args["journey"] not in known:
+                raise ValidationError(
+                    f"{spec.journey_id}: state '{state.name}' hands off to unknown journey "
+                    f"'{action.args['journey']}'"
+                )

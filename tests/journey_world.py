@@ -1,0 +1,136 @@
+"""A small world for journey tests: customers, policies, events, and a clock to move."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pendulum
+from sqlmodel import col, select
+
+from automation import clock, processing
+from automation.db import session_scope
+from automation.ingest import ingest
+from automation.jobs.timers import fire_due_timers
+from automation.journeys.registry import builtin_files, publish_files
+from automation.models import Customer, Enrollment, Message, Policy, Product, Timer, Transition
+from automation.relay import pending_events
+
+START = pendulum.datetime(2026, 11, 2, 10, 0, tz="Asia/Seoul")
+
+
+class World:
+    """Drives the real engine in-process: ingest → processing, with a frozen clock."""
+
+    def __init__(self, builtin: bool = True) -> None:
+        self._ids = itertools.count(1)
+        clock.freeze(START)
+        if builtin:
+            publish_files(builtin_files())
+
+    # --- setting the scene ----------------------------------------------------------
+
+    def customer(self, customer_id: str = "C1", **fields: Any) -> str:
+        values: dict[str, Any] = {
+            "name": "김민서",
+            "email": f"{customer_id.lower()}@example.kr",
+            "email_consent": True,
+            "sms_consent": True,
+            "ad_consent": True,
+            "birth_date": date(1988, 5, 17),
+        }
+        values.update(fields)
+        with session_scope() as s:
+            s.add(Customer(customer_id=customer_id, **values))
+        return customer_id
+
+    def policy(
+        self, policy_id: str, customer_id: str, maturity: date, status: str = "active"
+    ) -> str:
+        with session_scope() as s:
+            if s.get(Product, "EDU-CARE") is None:
+                s.add(Product(product_code="EDU-CARE", name="에듀케어", category="insurance"))
+                s.flush()
+            s.add(
+                Policy(
+                    policy_id=policy_id,
+                    customer_id=customer_id,
+                    product_code="EDU-CARE",
+                    status=status,
+                    start_date=maturity - timedelta(days=3650),
+                    maturity_date=maturity,
+                )
+            )
+        return policy_id
+
+    # --- time and events ------------------------------------------------------------
+
+    def send(self, type_: str, customer_id: str = "C1", **properties: Any) -> list[int]:
+        """Ingest one event now and process everything it leads to."""
+        event = {
+            "event_id": f"t{next(self._ids)}",
+            "type": type_,
+            "customer_id": customer_id,
+            "occurred_at": clock.now().isoformat(),
+            "properties": properties,
+        }
+        result = ingest([event], publish=False)
+        assert result.rejected == 0, result.summary()
+        self.process()
+        return result.stored_ids
+
+    def after(self, **delta: float) -> None:
+        """Move the clock, fire the timers that came due, process."""
+        clock.advance(timedelta(**delta))
+        fire_due_timers()
+        self.process()
+
+    def tick(self) -> int:
+        fired = fire_due_timers()
+        self.process()
+        return fired
+
+    def process(self) -> None:
+        while ids := pending_events(0):
+            processing.process_events(ids)
+
+    # --- looking --------------------------------------------------------------------
+
+    def enrollments(self, journey: str, customer_id: str = "C1") -> list[Enrollment]:
+        with session_scope() as s:
+            q = select(Enrollment).where(
+                Enrollment.journey_id == journey, Enrollment.customer_id == customer_id
+            )
+            return list(s.exec(q.order_by(col(Enrollment.id))))
+
+    def enrollment(self, journey: str, customer_id: str = "C1") -> Enrollment:
+        found = self.enrollments(journey, customer_id)
+        assert len(found) == 1, f"{len(found)} enrollments of {customer_id} in {journey}"
+        return found[0]
+
+    def messages(
+        self, customer_id: str = "C1", journey: str | None = None
+    ) -> list[tuple[str, str | None]]:
+        with session_scope() as s:
+            q = select(Message).where(Message.customer_id == customer_id)
+            if journey:
+                q = q.where(Message.journey_id == journey)
+            return [(m.channel, m.template) for m in s.exec(q.order_by(col(Message.id)))]
+
+    def path(self, enrollment_id: int) -> list[str]:
+        with session_scope() as s:
+            q = (
+                select(Transition)
+                .where(Transition.enrollment_id == enrollment_id)
+                .order_by(col(Transition.id))
+            )
+            return [t.to_state for t in s.exec(q)]
+
+    def pending_timers(self) -> list[Timer]:
+        with session_scope() as s:
+            return list(s.exec(select(Timer).where(col(Timer.fired_at).is_(None))))
+
+
+def at(day: int, hour: int = 10) -> datetime:
+    return START.add(days=day).set(hour=hour)
