@@ -330,6 +330,26 @@ def journeys_resume(journey: str) -> None:
     out.print(f"{journey}: active", highlight=False)
 
 
+@journeys_app.command("enter")
+def journeys_enter(
+    journey: str,
+    where: Annotated[
+        str, typer.Option(help="a condition in YAML, e.g. '{customer.has_children: true}'")
+    ] = "{}",
+) -> None:
+    """Enter every customer matching a condition (a segment) into a journey, in bulk."""
+    import yaml
+
+    from automation.journeys.bulk import enter_matching
+
+    try:
+        condition = yaml.safe_load(where)
+    except yaml.YAMLError as exc:
+        fail(f"--where is not YAML: {exc}")
+    entered = enter_matching(journey, condition)
+    out.print(f"{journey}: {entered} customers entered", highlight=False)
+
+
 def _problems(problems: list[str]) -> None:
     for problem in problems:
         err.print(problem, markup=False, highlight=False, soft_wrap=True)
