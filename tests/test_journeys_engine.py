@@ -209,3 +209,31 @@ def test_dormant_customer_coming_back_converts(world: World) -> None:
     assert world.messages(cid) == [("email", "reactivation")]
     world.send("page_view", cid, url="/")
     assert world.enrollment("dormant-reactivation", cid).status == "converted"
+
+
+def test_a_journey_runs_through_the_real_brokers(backend: object) -> None:
+    """Ingest → broker → worker → engine, and timers through the broker too."""
+    from datetime import timedelta
+
+    from automation.ingest import ingest
+    from automation.jobs.timers import fire_due_timers
+    from tests.conftest import Backend
+
+    assert isinstance(backend, Backend)
+    world = World()
+    cid = world.customer(customer_in("offer"))
+    world.policy("P1", cid, MATURITY)
+    event = {
+        "event_id": "m1",
+        "type": "policy_maturity_approaching",
+        "customer_id": cid,
+        "occurred_at": clock.now().isoformat(),
+        "properties": {"policy_id": "P1"},
+    }
+    ingest([event])
+    backend.wait()
+    assert world.messages(cid) == [("email", "retention_offer")]
+    clock.advance(timedelta(days=3))
+    assert fire_due_timers() == 1
+    backend.wait()
+    assert world.messages(cid)[-1] == ("sms", "retention_reminder")
