@@ -162,12 +162,14 @@ def drain() -> None:
 @app.command()
 def tick(at: Annotated[str | None, typer.Option(help="ISO time with offset")] = None) -> None:
     """Run every scheduler job that is due at that time, once (process with `drain`)."""
+    from automation.jobs.maturity import run_maturity
     from automation.jobs.timers import fire_due_timers
 
     if at is not None:
         clock.freeze(_aware(at))
+    maturing = run_maturity()
     fired = fire_due_timers()
-    out.print(f"tick at {clock.now().isoformat()}: {fired} timers due")
+    out.print(f"tick at {clock.now().isoformat()}: {maturing} maturity events, {fired} timers due")
 
 
 def _aware(text: str) -> datetime:

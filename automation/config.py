@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     business_hours_start: int = 9
     business_hours_end: int = 18
 
+    maturity_notice_days: int = 20
+    maturity_catch_up_days: int = 30
+
     ingest_batch_max: int = 1000
     relay_grace_seconds: int = 60
     max_event_attempts: int = 5
