@@ -152,7 +152,7 @@ def _code_point_pg(element: _CodePoint, compiler: SQLCompiler, **kw: Any) -> str
 
 
 class _JsonTest(ColumnElement[bool]):
-    """Base of tests on the JSON value at ``key`` of ``column``."""
+    """Base of tests on the JSON value at ``key`` of ``column`` (compiled in parentheses)."""
 
     inherit_cache = True
     type = Boolean()
@@ -191,7 +191,7 @@ _SQLITE_KINDS = {"string": ("text",), "number": ("integer", "real")}
 def _json_is(element: _JsonIs, compiler: SQLCompiler, **kw: Any) -> str:
     names = [name for kind in element.arg for name in _SQLITE_KINDS.get(kind, (kind,))]
     kind = func.coalesce(func.json_type(element.column, element.sqlite_path()), "missing")
-    return compiler.process(kind.in_(names), **kw)
+    return compiler.process(kind.in_(names).self_group(), **kw)
 
 
 @compiles(_JsonIs, "postgresql")
@@ -204,7 +204,7 @@ def _json_is_pg(element: _JsonIs, compiler: SQLCompiler, **kw: Any) -> str:
     typed = [k for k in element.arg if k not in ("true", "false")]
     if typed:
         tests.append(func.coalesce(func.jsonb_typeof(value), "missing").in_(typed))
-    return compiler.process(or_(*tests), **kw)
+    return compiler.process(or_(*tests).self_group(), **kw)
 
 
 @compiles(_JsonArrayHas)
@@ -225,7 +225,7 @@ def _array_has_pg(element: _JsonArrayHas, compiler: SQLCompiler, **kw: Any) -> s
     item = element.arg
     text = f"[{item}]" if isinstance(item, Decimal) else json.dumps([item])
     has = element.pg_value().op("@>", return_type=Boolean)(cast(literal(text), JSONB))
-    return compiler.process(has, **kw)
+    return compiler.process(has.self_group(), **kw)
 
 
 # --- targets: the SQL side of the primitive operators ------------------------------

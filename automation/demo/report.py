@@ -21,6 +21,15 @@ def write_report(results: dict[str, Any], path: Path) -> Path:
         f"<tr><td>{html.escape(t)}</td><td>{n:,}</td></tr>"
         for t, n in sorted(results["events"].items())
     )
+    journey_rows = "".join(
+        f"<tr><td>{html.escape(j)}</td>"
+        + "".join(
+            f"<td>{row.get(c, 0):,}</td>"
+            for c in ("entered", "active", "converted", "exited", "completed", "holdout")
+        )
+        + "</tr>"
+        for j, row in sorted(results.get("journeys", {}).items())
+    )
     t2 = results["table2"]
     page = f"""<!doctype html><html lang="ko"><meta charset="utf-8">
 <title>eCRM demo report</title>
@@ -30,6 +39,8 @@ def write_report(results: dict[str, Any], path: Path) -> Path:
 <svg width="820" height="{34 * len(funnel)}" role="img" aria-label="funnel">{bars}</svg>
 <h2>Events through ingest ({results["events_total"]:,})</h2>
 <table>{rows}</table>
+<h2>Journeys</h2>
+<table><tr><th>journey</th><th>entered</th><th>active</th><th>converted</th><th>exited</th><th>completed</th><th>holdout</th></tr>{journey_rows}</table>
 <h2>Table-2 group</h2>
 <p>{t2["customers"]} members aged 28–40 with children:
 {t2["avg_page_views_per_30_days"]:.1f} page views per 30 days,

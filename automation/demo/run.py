@@ -23,7 +23,11 @@ from automation import clock
 from automation.config import get_settings, reset_settings
 from automation.demo.catalog import PRODUCTS, UTM_SOURCES, Person, korean_name, make_person
 from automation.demo.report import write_report
+from automation.demo.responses import respond
 from automation.ingest import ingest
+from automation.jobs.maturity import run_maturity
+from automation.jobs.timers import fire_due_timers
+from automation.journeys.registry import builtin_files, publish_files
 
 START = pendulum.datetime(2026, 9, 1, tz="Asia/Seoul")
 
@@ -46,11 +50,22 @@ def run_demo(
     rng = random.Random(seed)
     try:
         with clock.frozen_at(START):
-            people = _seed(rng, customers)
+            people = _seed(rng, customers, days)
+            publish_files(builtin_files())
+            by_customer = {p.customer_id: p for p in people if p.customer_id}
+            answered = 0
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("replaying days", total=days)
                 for day in range(days):
+                    morning = START.add(days=day, hours=-1)
+                    clock.freeze(morning)
+                    run_maturity()
+                    fire_due_timers()
+                    drain_stub(broker, worker)
                     _live_one_day(rng, people, START.add(days=day), day)
+                    drain_stub(broker, worker)
+                    by_customer.update({p.customer_id: p for p in people if p.customer_id})
+                    answered = respond(rng, by_customer, answered)
                     drain_stub(broker, worker)
                     progress.advance(task)
     finally:
@@ -74,9 +89,11 @@ def _fresh_database(out: Path) -> None:
     reset_settings()
 
 
-def _seed(rng: random.Random, customers: int) -> list[Person]:
+def _seed(rng: random.Random, customers: int, days: int) -> list[Person]:
+    from sqlalchemy import update
+
     from automation.db import get_engine
-    from automation.models import Customer, Product
+    from automation.models import Customer, Policy, Product
     from automation.sql import dialect_insert
 
     people = [make_person(rng, i, member=True) for i in range(customers)]
@@ -100,7 +117,29 @@ def _seed(rng: random.Random, customers: int) -> list[Person]:
             dialect_insert(conn, Customer.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
             [_customer_row(rng, p) for p in people if p.customer_id],
         )
+        holders = [p for p in people if p.customer_id and rng.random() < 0.3]
+        conn.execute(Policy.__table__.insert(), [_policy_row(rng, p, days) for p in holders])  # type: ignore[attr-defined]
+        conn.execute(
+            update(Customer.__table__)  # type: ignore[arg-type]
+            .where(Customer.__table__.c.customer_id.in_([p.customer_id for p in holders]))  # type: ignore[attr-defined]
+            .values(lifecycle_stage="customer")
+        )
     return people
+
+
+def _policy_row(rng: random.Random, p: Person, days: int) -> dict[str, Any]:
+    # Maturities spread over the replay and a little past it, so the retention
+    # journey starts for some of them on every day of the replay.
+    maturity = START.add(days=rng.randint(5, days + 25)).date()
+    return {
+        "policy_id": f"P-{p.customer_id}",
+        "customer_id": p.customer_id,
+        "product_code": rng.choice(["EDU-CARE", "PENSION-SAVINGS", "WHOLE-LIFE", "HEALTH-PLUS"]),
+        "status": "active",
+        "start_date": maturity.replace(year=maturity.year - 10),
+        "maturity_date": maturity,
+        "premium": rng.randint(5, 40) * 10000,
+    }
 
 
 def _customer_row(rng: random.Random, p: Person) -> dict[str, Any]:
@@ -187,7 +226,7 @@ def _event(
 def collect_results(people: list[Person], days: int) -> dict[str, Any]:
     """The figures the summary and the report show, read back from the database."""
     from automation.db import get_engine
-    from automation.models import Customer, Event, Identity
+    from automation.models import Customer, Event, Identity, Message
 
     anonymous = Identity.customer_id.is_(None)  # type: ignore[union-attr]
     with get_engine().connect() as conn:
@@ -199,6 +238,8 @@ def collect_results(people: list[Person], days: int) -> dict[str, Any]:
             for v, n in conn.execute(select(Identity.visitor_id, Identity.visits))  # type: ignore[call-overload]
         }
         page_views = _grouped(conn, Event.visitor_id, Event.type == "page_view")
+        journeys = _journey_outcomes(conn)
+        messages = _grouped(conn, Message.channel)
         figures = {
             "anonymous": count(Identity, anonymous),
             "first_time": count(Identity, anonymous, Identity.visits <= 1),
@@ -218,6 +259,8 @@ def collect_results(people: list[Person], days: int) -> dict[str, Any]:
         },
         "events": events,
         "events_total": sum(events.values()),
+        "journeys": journeys,
+        "messages": messages,
         "unprocessed": figures["unprocessed"],
         "stitched_visitors": figures["stitched"],
         "table2": {
@@ -226,6 +269,29 @@ def collect_results(people: list[Person], days: int) -> dict[str, Any]:
             "visits_per_week": _avg(visits.get(p.visitor_id, 0) for p in table2) / (days / 7),
         },
     }
+
+
+def _journey_outcomes(conn: Any) -> dict[str, dict[str, int]]:
+    from automation.models import Enrollment
+
+    query = select(
+        Enrollment.journey_id, Enrollment.status, Enrollment.control, func.count()
+    ).group_by(
+        Enrollment.journey_id,
+        Enrollment.status,
+        Enrollment.control,  # type: ignore[arg-type]
+    )
+    out: dict[str, dict[str, int]] = {}
+    for journey, status, control, n in conn.execute(query):
+        row = out.setdefault(journey, {})
+        row[status] = row.get(status, 0) + n
+        row["entered"] = row.get("entered", 0) + n
+        if control:
+            row["holdout"] = row.get("holdout", 0) + n
+            row["holdout_converted"] = row.get("holdout_converted", 0) + (
+                n if status == "converted" else 0
+            )
+    return out
 
 
 def _counter(conn: Any) -> Any:
@@ -260,6 +326,22 @@ def print_results(results: dict[str, Any], console: Console) -> None:
         ev.add_row(etype, f"{n:,}")
     ev.add_row("[bold]total[/]", f"[bold]{results['events_total']:,}[/]")
     console.print(ev)
+    jt = Table(title="Journeys")
+    for column in ("journey", "entered", "active", "converted", "exited", "completed", "holdout"):
+        jt.add_column(column, justify="left" if column == "journey" else "right")
+    for journey, row in sorted(results["journeys"].items()):
+        jt.add_row(
+            journey,
+            *(
+                f"{row.get(c, 0):,}"
+                for c in ("entered", "active", "converted", "exited", "completed", "holdout")
+            ),
+        )
+    console.print(jt)
+    console.print(
+        "messages decided: "
+        + ", ".join(f"{ch} {n:,}" for ch, n in sorted(results["messages"].items()))
+    )
     t2 = results["table2"]
     console.print(
         f"Table-2 group (members 28–40 with children, {t2['customers']} people): "

@@ -14,6 +14,7 @@ which is thread-safe and costs microseconds. Triggers:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from automation.conditions import Condition
 from automation.journeys.spec import JourneySpec
 
 CONVERTED, EXITED = "__converted__", "__exited__"
+# An event that a waiting state has no rule for is normal here, not worth a warning.
+logging.getLogger("transitions.core").setLevel(logging.ERROR)
 
 
 @dataclass(slots=True)

@@ -45,6 +45,8 @@ def prepare(session: Session, events: list[Event]) -> None:
     """Once per chunk: the journeys table, and the chunk's enrollments locked in id order."""
     session.info["journeys"] = {j.journey_id: j for j in session.exec(select(Journey))}
     customers = sorted({e.customer_id for e in events if e.customer_id})
+    active: dict[str, list[Enrollment]] = {c: [] for c in customers}
+    session.info["active"] = active
     if customers:
         dialect = session.get_bind().dialect.name
         query = (
@@ -56,7 +58,8 @@ def prepare(session: Session, events: list[Event]) -> None:
             .order_by(col(Enrollment.id))
             .with_for_update()
         )
-        session.exec(query).all()
+        for enrollment in session.exec(query):
+            active[enrollment.customer_id].append(enrollment)
 
 
 def apply_journeys(session: Session, event: Event) -> None:
@@ -300,8 +303,10 @@ def enroll(
         entered_at=now,
         state_entered_at=now,
     )
+    _active(session, customer.customer_id)
     session.add(enrollment)
     session.flush()
+    session.info["active"][customer.customer_id].append(enrollment)
     session.add(
         Transition(
             enrollment_id=enrollment.id,
@@ -349,10 +354,14 @@ def _journeys(session: Session) -> dict[str, Journey]:
 
 
 def _active(session: Session, customer_id: str) -> list[Enrollment]:
-    query = select(Enrollment).where(
-        Enrollment.customer_id == customer_id, Enrollment.status == "active"
-    )
-    return list(session.exec(query.order_by(col(Enrollment.id))))
+    """The customer's active enrollments: those ``prepare`` locked, and new ones since."""
+    known = session.info.setdefault("active", {})
+    if customer_id not in known:
+        query = select(Enrollment).where(
+            Enrollment.customer_id == customer_id, Enrollment.status == "active"
+        )
+        known[customer_id] = list(session.exec(query.order_by(col(Enrollment.id))))
+    return [e for e in known[customer_id] if e.status == EnrollmentStatus.ACTIVE]
 
 
 def _facts(

@@ -21,7 +21,7 @@ from automation.journeys.spec import JourneySpec, from_stored, load_file
 from automation.models import Enrollment, Journey, JourneyStatus, JourneyVersion
 
 LIBRARY = Path(__file__).resolve().parent / "library"
-_compiled: dict[tuple[str, int], Compiled] = {}
+_compiled: dict[tuple[str, int, str], Compiled] = {}
 _lock = threading.Lock()
 
 
@@ -83,14 +83,15 @@ def publish(session: Session, spec: JourneySpec, source: str) -> Published:
 
 def compiled(session: Session, version_id: int) -> Compiled:
     """The machine of a version; versions never change, so it is built once per process
-    (and per database: tests and tools may point one process at several)."""
-    cache_key = (str(session.get_bind().url), version_id)
+    (keyed by database, id and checksum: tests and tools may point one process at
+    several databases, or at one whose ids restart)."""
+    version = session.get(JourneyVersion, version_id)  # once per session: identity map
+    if version is None:
+        raise NotFound(f"journey version {version_id} does not exist")
+    cache_key = (str(session.get_bind().url), version_id, version.checksum)
     hit = _compiled.get(cache_key)
     if hit is not None:
         return hit
-    version = session.get(JourneyVersion, version_id)
-    if version is None:
-        raise NotFound(f"journey version {version_id} does not exist")
     built = compile_version(version_id, from_stored(version.spec))
     with _lock:
         return _compiled.setdefault(cache_key, built)
