@@ -160,10 +160,12 @@ class _JsonTest(ColumnElement[bool]):
         ("column", InternalTraversal.dp_clauseelement),
         ("key", InternalTraversal.dp_string),
         ("arg", InternalTraversal.dp_plain_obj),
+        ("arg_type", InternalTraversal.dp_string),  # True == 1: the type tells them apart
     ]
 
     def __init__(self, column: ColumnElement[Any], key: str, arg: Any) -> None:
         self.column, self.key, self.arg = column, key, arg
+        self.arg_type = type(arg).__name__
 
     def sqlite_path(self) -> Any:
         return literal(f'$."{self.key}"', String)

@@ -58,7 +58,8 @@ def _lock(session: Session, key: Any, values: set[str | None]) -> None:
         model = key.class_
         dialect = session.get_bind().dialect.name
         query = select(model).where(among(dialect, key, wanted)).order_by(key).with_for_update()
-        session.exec(query).all()
+        # Keep them: the identity map holds rows weakly, and the steps get() them next.
+        session.info.setdefault("locked", []).extend(session.exec(query).all())
 
 
 def apply_profile(session: Session, event: Event) -> None:

@@ -85,10 +85,15 @@ def compiled(session: Session, version_id: int) -> Compiled:
     """The machine of a version; versions never change, so it is built once per process
     (keyed by database, id and checksum: tests and tools may point one process at
     several databases, or at one whose ids restart)."""
-    version = session.get(JourneyVersion, version_id)  # once per session: identity map
+    # The session's identity map holds rows weakly: remember the key for the session.
+    keys: dict[int, tuple[str, int, str]] = session.info.setdefault("version_keys", {})
+    cache_key = keys.get(version_id)
+    if cache_key is not None and cache_key in _compiled:
+        return _compiled[cache_key]
+    version = session.get(JourneyVersion, version_id)
     if version is None:
         raise NotFound(f"journey version {version_id} does not exist")
-    cache_key = (str(session.get_bind().url), version_id, version.checksum)
+    cache_key = keys[version_id] = (str(session.get_bind().url), version_id, version.checksum)
     hit = _compiled.get(cache_key)
     if hit is not None:
         return hit
