@@ -47,11 +47,12 @@ def _targets(state: StateSpec, where: tuple[str | int, ...]) -> list[Problem]:
 def _shape(state: StateSpec, where: tuple[str | int, ...]) -> list[Problem]:
     immediate = bool(state.branch) + bool(state.split)
     waits = bool(state.on) or bool(state.timers)
+    hands_off = any(a.kind == "handoff" for a in state.actions)
     if state.end and (immediate or waits):
         return [(where, f"end state '{state.name}' cannot move on")]
     if immediate > 1 or (immediate and waits):
         return [(where, f"'{state.name}': a branch or split moves at once; it cannot also wait")]
-    if not state.end and not immediate and not waits:
+    if not state.end and not immediate and not waits and not hands_off:
         return [
             (
                 where,
