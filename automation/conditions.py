@@ -70,7 +70,7 @@ class ConditionError(ValidationError):
         self.reason = reason
 
 
-# --- durations and operands --------------------------------------------------------
+# --- durations -------------------------------------------------------------------------
 
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _UNITS["w"] = timedelta(weeks=1)
@@ -108,20 +108,7 @@ def _relative(text: str) -> Relative:
     return Relative(-delta if text.startswith("-") else delta)
 
 
-_ORDERED = frozenset(OPERATORS) - {"contains", "starts_with"}
-ALLOWED: dict[str, frozenset[str]] = {
-    "text": frozenset(OPERATORS),
-    "json": frozenset(OPERATORS),
-    "bool": frozenset({"eq", "ne", "in", "not_in", "exists"}),
-    "number": _ORDERED,
-    "age": _ORDERED,
-    "date": _ORDERED,
-    "instant": _ORDERED,
-    "count": _ORDERED - {"exists"},
-}
-
-
-# --- facts, fields and nodes -------------------------------------------------------
+# --- facts and the compiled condition ----------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +222,7 @@ AGE = Field(
 
 def _attribute(key: str) -> Field:
     def read(facts: Facts, tz: tzinfo) -> Any:
-        return (_customer_value(facts, "attributes") or {}).get(key)
+        return _key_of(_customer_value(facts, "attributes"), key)
 
     return Field(
         f"customer.attributes.{key}",
@@ -250,7 +237,11 @@ def _event_value(facts: Facts, key: str) -> Any:
         return None
     if key == "type":
         return facts.event.type
-    return (facts.event.properties or {}).get(key)
+    return _key_of(facts.event.properties, key)
+
+
+def _key_of(mapping: Any, key: str) -> Any:
+    return mapping.get(key) if isinstance(mapping, Mapping) else None
 
 
 def _event_field(key: str) -> Field:
@@ -261,7 +252,7 @@ def _event_field(key: str) -> Field:
 def _policy_value(facts: Facts, name: str) -> Any:
     policy_id = facts.policy_id
     if policy_id is None and facts.event is not None:
-        policy_id = (facts.event.properties or {}).get("policy_id")
+        policy_id = _key_of(facts.event.properties, "policy_id")
     if policy_id is None or facts.session is None:
         return None
     policy = facts.session.get(Policy, str(policy_id))
@@ -297,6 +288,17 @@ def _no_read(facts: Facts, tz: tzinfo) -> Any:
 
 # --- compiling a mapping -----------------------------------------------------------
 
+_ORDERED = frozenset(OPERATORS) - {"contains", "starts_with"}
+ALLOWED: dict[str, frozenset[str]] = {
+    "text": frozenset(OPERATORS),
+    "json": frozenset(OPERATORS),
+    "bool": frozenset({"eq", "ne", "in", "not_in", "exists"}),
+    "number": _ORDERED,
+    "age": _ORDERED,
+    "date": _ORDERED,
+    "instant": _ORDERED,
+    "count": _ORDERED - {"exists"},
+}
 _COMBINATORS = ("any", "all", "not")
 _HISTORY = ("policies", "events", "did", "did_not")
 _TOP_KEYS = ", ".join((*_COMBINATORS, *_HISTORY))

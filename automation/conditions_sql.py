@@ -499,6 +499,8 @@ class Always:
 
 @dataclass(frozen=True, slots=True)
 class And:
+    """Every part matches."""
+
     parts: tuple[Node, ...]
 
     def matches(self, facts: Facts) -> bool:
@@ -510,6 +512,8 @@ class And:
 
 @dataclass(frozen=True, slots=True)
 class Or:
+    """Some part matches."""
+
     parts: tuple[Node, ...]
 
     def matches(self, facts: Facts) -> bool:
@@ -521,6 +525,8 @@ class Or:
 
 @dataclass(frozen=True, slots=True)
 class Not:
+    """The part does not match."""
+
     part: Node
 
     def matches(self, facts: Facts) -> bool:

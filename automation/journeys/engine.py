@@ -89,12 +89,16 @@ add_step(apply_journeys, prepare=prepare, rank=50)
 
 def _advance(session: Session, enrollment: Enrollment, event: Event, customer: Customer) -> None:
     compiled = registry.compiled(session, enrollment.version_id)
-    if not _concerns(compiled, enrollment, event):
+    if not _names(enrollment, event):
         return
     facts = _facts(session, customer, event, enrollment)
-    triggers = [f"goal:{event.type}", f"exit:{event.type}"]
-    if _journeys(session)[enrollment.journey_id].status == JourneyStatus.ACTIVE:
-        triggers.append(f"event:{event.type}")
+    # A goal counts whatever policy it names (buying any policy converts); exits and
+    # state rules only for the enrollment's own key.
+    triggers = [f"goal:{event.type}"]
+    if _same_key(compiled, enrollment, event):
+        triggers.append(f"exit:{event.type}")
+        if _journeys(session)[enrollment.journey_id].status == JourneyStatus.ACTIVE:
+            triggers.append(f"event:{event.type}")
     for trigger in triggers:
         target = compiled.fire(trigger, enrollment.state, facts=facts)
         if target is not None:
@@ -102,13 +106,16 @@ def _advance(session: Session, enrollment: Enrollment, event: Event, customer: C
             return
 
 
-def _concerns(compiled: Compiled, enrollment: Enrollment, event: Event) -> bool:
-    """An event naming an enrollment, or the journey's key (a policy), concerns only that one."""
-    props = event.properties
-    if "enrollment_id" in props and str(props["enrollment_id"]) != str(enrollment.id):
-        return False
+def _names(enrollment: Enrollment, event: Event) -> bool:
+    """An event naming an enrollment (a response to its message) concerns only that one."""
+    named = event.properties.get("enrollment_id")
+    return named is None or str(named) == str(enrollment.id)
+
+
+def _same_key(compiled: Compiled, enrollment: Enrollment, event: Event) -> bool:
+    """An event carrying the journey's key (a policy) concerns only that key's enrollment."""
     key = compiled.spec.entry.key
-    return not (key and key in props and str(props[key]) != enrollment.key)
+    return not (key and key in event.properties and str(event.properties[key]) != enrollment.key)
 
 
 def _fire_timer(session: Session, event: Event, customer: Customer) -> None:
