@@ -40,7 +40,8 @@ def now() -> pendulum.DateTime:
     frozen = _frozen
     if frozen is not None:
         return frozen
-    return pendulum.now("UTC") + _offset
+    current = pendulum.now("UTC")
+    return current + _offset if _offset else current
 
 
 def local(tz: str | None = None) -> pendulum.DateTime:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from automation import clock
 from automation.conditions import Facts
 from automation.errors import AutomationError
-from automation.journeys import actions, registry
+from automation.journeys import actions, journal, registry
 from automation.journeys.compiler import CONVERTED, EXITED, Compiled
 from automation.journeys.timing import due_at
 from automation.models import (
@@ -29,7 +29,6 @@ from automation.models import (
     JourneyStatus,
     Policy,
     Timer,
-    Transition,
 )
 from automation.processing import add_step
 from automation.sql import among
@@ -153,16 +152,18 @@ def move(
             f"{compiled.spec.journey_id}: more than {MAX_IMMEDIATE_MOVES} moves without waiting"
         )
     now = clock.now()
-    session.add(
-        Transition(
-            enrollment_id=enrollment.id,
-            version_id=enrollment.version_id,
-            from_state=enrollment.state,
-            to_state=target,
-            trigger=trigger,
-            event_id=event.id if event else None,
-            at=now,
-        )
+    journal.append(
+        session,
+        "transitions",
+        {
+            "enrollment_id": enrollment.id,
+            "version_id": enrollment.version_id,
+            "from_state": enrollment.state,
+            "to_state": target,
+            "trigger": trigger,
+            "event_id": event.id if event else None,
+            "at": now,
+        },
     )
     enrollment.state = target
     enrollment.step += 1
@@ -185,7 +186,8 @@ def enter_state(
     """Do the state's actions, set its timers, and take its branch or split at once."""
     state = compiled.spec.state(enrollment.state)
     session.add(enrollment)
-    session.flush()  # the enrollment's id names its messages and timers
+    if enrollment.id is None:
+        session.flush()  # the enrollment's id names its messages and timers
     for action in state.actions:
         actions.run(session, compiled, enrollment, action, event, customer)
         if enrollment.status != EnrollmentStatus.ACTIVE:
@@ -240,14 +242,18 @@ def _set_timers(
     for timer in state.timers:
         due = due_at(timer, enrollment.state_entered_at or clock.now(), values, customer.timezone)
         if due is not None:
-            session.add(
-                Timer(
-                    enrollment_id=enrollment.id,
-                    step=enrollment.step,
-                    kind=timer.kind,
-                    target=timer.to,
-                    due_at=due,
-                )
+            journal.append(
+                session,
+                "timers",
+                {
+                    "enrollment_id": enrollment.id,
+                    "step": enrollment.step,
+                    "kind": timer.kind,
+                    "target": timer.to,
+                    "due_at": due,
+                    "fired_at": None,
+                    "created_at": clock.now(),
+                },
             )
 
 
@@ -314,16 +320,18 @@ def enroll(
     session.add(enrollment)
     session.flush()
     session.info["active"][customer.customer_id].append(enrollment)
-    session.add(
-        Transition(
-            enrollment_id=enrollment.id,
-            version_id=compiled.version_id,
-            from_state=None,
-            to_state=compiled.spec.start,
-            trigger="entry",
-            event_id=event.id if event else None,
-            at=now,
-        )
+    journal.append(
+        session,
+        "transitions",
+        {
+            "enrollment_id": enrollment.id,
+            "version_id": compiled.version_id,
+            "from_state": None,
+            "to_state": compiled.spec.start,
+            "trigger": "entry",
+            "event_id": event.id if event else None,
+            "at": now,
+        },
     )
     enter_state(session, compiled, enrollment, event, customer)
     return enrollment
