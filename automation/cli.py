@@ -141,9 +141,43 @@ def worker(
 
 
 @app.command()
-def scheduler() -> None:
-    """The scheduler process (same as `python scheduler.py`)."""
-    _not_yet("automation scheduler")
+def scheduler(
+    status: Annotated[bool, typer.Option("--status", help="show what each job last did")] = False,
+) -> None:
+    """The scheduler process (same as `python scheduler.py`): one leader runs the jobs."""
+    import signal
+    import threading
+
+    if status:
+        _scheduler_status()
+        return
+    from automation.scheduler.service import SchedulerService
+
+    # A long-running service says what it does: leading, stepping down, jobs failing.
+    logging.getLogger("automation").setLevel(logging.INFO)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    service = SchedulerService()
+    err.print(f"scheduler: waiting to lead (every {service.poll:g}s); Ctrl-C stops")
+    service.run(stop)
+
+
+def _scheduler_status() -> None:
+    from automation.scheduler import state
+    from automation.scheduler.jobs import JOBS
+
+    table = Table("job", "scope", "last run", "last day", "emitted", "what")
+    rows = {(r.job, r.scope): r for r in state.runs()}
+    for job in JOBS:
+        for (name, scope), row in sorted(rows.items()):
+            if name == job.name:
+                last_run = row.last_run_at.isoformat() if row.last_run_at else ""
+                last_day = row.last_day.isoformat() if row.last_day else ""
+                table.add_row(name, scope, last_run, last_day, str(row.last_emitted), job.what)
+        if not any(name == job.name for name, _ in rows):
+            table.add_row(job.name, "", "never", "", "", job.what)
+    out.print(table)
 
 
 @app.command()
@@ -162,14 +196,18 @@ def drain() -> None:
 @app.command()
 def tick(at: Annotated[str | None, typer.Option(help="ISO time with offset")] = None) -> None:
     """Run every scheduler job that is due at that time, once (process with `drain`)."""
-    from automation.jobs.maturity import run_maturity
-    from automation.jobs.timers import fire_due_timers
+    from automation.scheduler.runner import run_all
 
     if at is not None:
         clock.freeze(_aware(at))
-    maturing = run_maturity()
-    fired = fire_due_timers()
-    out.print(f"tick at {clock.now().isoformat()}: {maturing} maturity events, {fired} timers due")
+    runs = run_all()
+    parts = ", ".join(f"{r.job} {r.emitted}" for r in runs)
+    out.print(f"tick at {clock.now().isoformat()}: {parts}")
+    failed = [r for r in runs if r.error]
+    for run in failed:
+        err.print(f"error: job {run.job}: {run.error}", markup=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _aware(text: str) -> datetime:

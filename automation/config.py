@@ -36,6 +36,45 @@ class Settings(BaseSettings):
     maturity_notice_days: int = 20
     maturity_catch_up_days: int = 30
 
+    # The scheduler (issue 4): leadership, catch-up and the jobs' thresholds.
+    scheduler_catch_up_days: int = 30  # an outage longer than this is caught up this far
+    scheduler_poll_seconds: float = 2.0  # a follower retries leadership this often
+    daily_job_hour: int = 9  # local hour at which a day's anniversaries are due
+    dormant_after_days: int = 90
+    churned_after_days: int = 365
+    ad_consent_valid_days: int = 730  # 정보통신망법: re-confirm advertising consent every 2 years
+    ad_consent_notice_days: int = 30  # ask again this long before it lapses
+
+    # The sender, as advertising rules require it in every advertising message.
+    sender_name: str = "교보생명"
+    sender_address: str = "ecrm@example.com"
+    sender_phone: str = "1588-0000"
+    sender_postal_address: str = "서울특별시 종로구 종로 1"
+    opt_out_phone: str = "080-000-0000"  # 무료수신거부
+    site_url: str = ""  # empty: PUBLIC_URL
+    unsubscribe_address: str = ""  # empty: unsubscribe@<sender's domain>
+    bounce_address: str = ""  # empty: the From address
+    sms_sender_number: str = ""  # 발신번호, registered in advance; empty: SENDER_PHONE
+    sms_callback_url: str = ""  # empty: PUBLIC_URL/v1/events
+    sms_timeout_seconds: float = 10.0
+
+    # The contact policy (checked right before each send, in this order).
+    night_start_hour: int = 21  # 정보통신망법: advertising at night needs its own consent
+    night_end_hour: int = 8
+    night_channels: str = "sms,call"  # channels the night rule applies to
+    cap_email_day: int = 2
+    cap_email_week: int = 5
+    cap_sms_day: int = 1
+    cap_sms_week: int = 3
+    cap_call_day: int = 1
+    cap_call_week: int = 2
+    cap_total_day: int = 3
+    cap_total_week: int = 8
+    cap_journey_week: int = 4  # messages one journey may send one customer in 7 days
+    delivery_max_attempts: int = 5  # transient failures before a message fails for good
+    delivery_retry_seconds: int = 60  # first retry; doubles each time
+    sending_grace_seconds: int = 600  # a message 'sending' this long: its worker died
+
     ingest_batch_max: int = 1000
     relay_grace_seconds: int = 60
     max_event_attempts: int = 5

@@ -1,4 +1,5 @@
-"""The embedded runtime: an in-process worker and relay beside the API (``serve``)."""
+"""The embedded runtime: an in-process worker, relay and scheduler beside the API
+(``serve``)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ log = logging.getLogger(__name__)
 class Embedded:
     """Starts what a single process needs besides the API; stops it cleanly."""
 
-    def __init__(self, relay_every: float = 15.0) -> None:
+    def __init__(self, relay_every: float = 15.0, scheduler: bool = True) -> None:
         self.relay_every = relay_every
+        self.scheduler = scheduler
         self.worker: Worker | None = None
         self._stop = threading.Event()
         self._relay_thread: threading.Thread | None = None
+        self._scheduler_thread: threading.Thread | None = None
 
     def start(self) -> None:
         import automation.actors  # noqa: F401  (declares the actors on the broker)
@@ -31,6 +34,15 @@ class Embedded:
             self.worker = start_worker(broker)
         self._relay_thread = threading.Thread(target=self._relay_loop, name="relay", daemon=True)
         self._relay_thread.start()
+        if self.scheduler:
+            from automation.scheduler.service import SchedulerService
+
+            # Leads unless a separate `automation scheduler` already does.
+            service = SchedulerService()
+            self._scheduler_thread = threading.Thread(
+                target=service.run, args=(self._stop,), name="scheduler", daemon=True
+            )
+            self._scheduler_thread.start()
 
     def _relay_loop(self) -> None:
         relay.relay(grace_seconds=0)  # what a previous process left behind
@@ -42,6 +54,8 @@ class Embedded:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._scheduler_thread is not None:
+            self._scheduler_thread.join(timeout=30)
         if self.worker is not None:
             self.worker.stop()
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from automation import clock
 from automation.config import get_settings
 from automation.models import (
     STAGE_ORDER,
@@ -39,6 +40,14 @@ ACTIVITY_TYPES = frozenset(
         "consultation_request",
     }
 )
+# The activity job's verdicts: from which statuses each one moves a customer.
+SILENCE = {
+    "customer_dormant": (
+        ActivityStatus.DORMANT,
+        (ActivityStatus.ACTIVE, ActivityStatus.REACTIVATED),
+    ),
+    "customer_churned": (ActivityStatus.CHURNED, (ActivityStatus.DORMANT,)),
+}
 POLICY_STATUS = {
     "policy_matured": "matured",
     "policy_cancelled": "cancelled",
@@ -71,6 +80,8 @@ def apply_profile(session: Session, event: Event) -> None:
     customer = _customer(session, event)
     if event.type in ACTIVITY_TYPES:
         _touch_activity(customer, event.occurred_at)
+    elif event.type in SILENCE:
+        _fall_silent(customer, event)
     if event.type == "signup" and customer.joined_at is None:
         customer.joined_at = event.occurred_at
     if event.type in ("policy_purchased", "policy_renewed"):
@@ -128,6 +139,21 @@ def _touch_activity(customer: Customer, at: datetime) -> None:
         customer.last_seen_at = at
     if customer.activity_status in (ActivityStatus.DORMANT, ActivityStatus.CHURNED):
         customer.activity_status = ActivityStatus.REACTIVATED.value
+
+
+def _fall_silent(customer: Customer, event: Event) -> None:
+    status, moves_from = SILENCE[event.type]
+    if customer.activity_status not in moves_from:
+        return
+    # The job saw the customer's last activity; one that came after it wins.
+    seen = event.properties.get("last_seen_at")
+    if customer.last_seen_at is not None and seen and customer.last_seen_at > _parse(seen):
+        return
+    customer.activity_status = status.value
+
+
+def _parse(text: str) -> datetime:
+    return clock.to_utc(datetime.fromisoformat(text))
 
 
 def _record_policy(session: Session, customer: Customer, event: Event) -> None:

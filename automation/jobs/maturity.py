@@ -1,58 +1,82 @@
 """The maturity job: policies 20 days (configurable) before maturity, in the business
 time zone, become ``policy_maturity_approaching``; policies that reached maturity
-become ``policy_matured``. Event ids name the policy and the date, so a job run twice
-or a scheduler that was down catches up without duplicates."""
+become ``policy_matured``.
+
+The whole notice window is scanned on every run, not only the day that just entered
+it: a policy imported late, or one whose day passed while the scheduler was down, is
+still inside the window and is caught up, not skipped. Event ids name the policy and
+its maturity date (``maturity:<policy>:<date>``, ``matured:<policy>:<date>``), and
+policies whose event is already stored are left out in SQL (an index probe on the
+unique ``event_id``), so the scan costs one indexed range query however often it runs.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, literal, select
 
 from automation import clock
 from automation.config import get_settings
 from automation.db import get_engine
-from automation.ingest import ingest
-from automation.models import Policy
-from automation.sql import chunks
+from automation.jobs.emit import emit
+from automation.models import Event, Policy
 
 _policies = Policy.__table__  # type: ignore[attr-defined]
-BATCH = 1000
+_events = Event.__table__  # type: ignore[attr-defined]
 
 
 def run_maturity(now: datetime | None = None) -> int:
-    """Emit approaching and matured events due at ``now``; returns how many were new."""
-    today = clock.to_utc(now or clock.now()).in_tz(get_settings().timezone).date()
-    window_end = today + timedelta(days=get_settings().maturity_notice_days)
-    approaching = _policies_between(today, window_end)  # still inside the window: caught up
-    matured = _policies_between(
-        today - timedelta(days=get_settings().maturity_catch_up_days), today - timedelta(days=1)
+    """Emit the approaching and matured events due at ``now``; returns how many were new."""
+    at = clock.to_utc(now or clock.now())
+    settings = get_settings()
+    today = at.in_tz(settings.timezone).date()
+    approaching = _due("maturity", today, today + timedelta(days=settings.maturity_notice_days))
+    matured = _due(
+        "matured",
+        today - timedelta(days=settings.maturity_catch_up_days),
+        today - timedelta(days=1),
     )
-    events = [_event("policy_maturity_approaching", "maturity", p, m) for p, _, m in approaching]
-    events += [_event("policy_matured", "matured", p, m) for p, c, m in matured]
-    customers = {p: c for p, c, _ in approaching + matured}
-    new = 0
-    for part in chunks(events, BATCH):
-        for e in part:
-            e["customer_id"] = customers[e["properties"]["policy_id"]]
-        new += ingest(part, source="scheduler").count("accepted")
-    return new
+    events = [_event("policy_maturity_approaching", "maturity", *row, at) for row in approaching]
+    events += [_event("policy_matured", "matured", *row, at) for row in matured]
+    return emit(events)
 
 
-def _policies_between(first: date, last: date) -> list[tuple[str, str, date]]:
-    query = select(_policies.c.policy_id, _policies.c.customer_id, _policies.c.maturity_date).where(
-        _policies.c.status == "active",
-        _policies.c.maturity_date >= first,
-        _policies.c.maturity_date <= last,
+def event_id_sql(prefix: str) -> Any:
+    """``<prefix>:<policy_id>:<maturity_date>`` built in SQL, as :func:`_event` builds it."""
+    return (
+        literal(f"{prefix}:")
+        + _policies.c.policy_id
+        + literal(":")
+        + cast(_policies.c.maturity_date, String)
+    )
+
+
+def _due(prefix: str, first: date, last: date) -> list[tuple[str, str, date]]:
+    """Active policies maturing between ``first`` and ``last`` whose event is not stored."""
+    stored = exists().where(_events.c.event_id == event_id_sql(prefix))
+    query = (
+        select(_policies.c.policy_id, _policies.c.customer_id, _policies.c.maturity_date)
+        .where(
+            _policies.c.status == "active",
+            _policies.c.maturity_date >= first,
+            _policies.c.maturity_date <= last,
+            ~stored,
+        )
+        .order_by(_policies.c.maturity_date, _policies.c.policy_id)
     )
     with get_engine().connect() as conn:
         return [(p, c, m) for p, c, m in conn.execute(query)]
 
 
-def _event(type_: str, prefix: str, policy_id: str, maturity: date) -> dict[str, object]:
+def _event(
+    type_: str, prefix: str, policy_id: str, customer_id: str, maturity: date, at: datetime
+) -> dict[str, object]:
     return {
         "event_id": f"{prefix}:{policy_id}:{maturity.isoformat()}",
         "type": type_,
-        "occurred_at": clock.now().isoformat(),
+        "occurred_at": at.isoformat(),
+        "customer_id": customer_id,
         "properties": {"policy_id": policy_id, "maturity_date": maturity.isoformat()},
     }

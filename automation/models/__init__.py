@@ -15,16 +15,19 @@ from automation.models.customers import (
 )
 from automation.models.events import Event
 from automation.models.journeys import (
+    CallTask,
     Enrollment,
     EnrollmentStatus,
     Journey,
     JourneyStatus,
     JourneyVersion,
     Message,
+    MessageStatus,
     Timer,
     Transition,
 )
 from automation.models.keys import ApiKey, Scope
+from automation.models.scheduler import SchedulerState
 
 metadata = SQLModel.metadata
 
@@ -33,6 +36,7 @@ __all__ = [
     "STAGE_ORDER",
     "ActivityStatus",
     "ApiKey",
+    "CallTask",
     "ConsentChange",
     "Customer",
     "Enrollment",
@@ -44,8 +48,10 @@ __all__ = [
     "JourneyVersion",
     "LifecycleStage",
     "Message",
+    "MessageStatus",
     "Policy",
     "Product",
+    "SchedulerState",
     "Scope",
     "Timer",
     "Transition",

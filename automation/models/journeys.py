@@ -18,6 +18,19 @@ class JourneyStatus(StrEnum):
     PAUSED = "paused"
 
 
+class MessageStatus(StrEnum):
+    """A message's place in the delivery ledger."""
+
+    QUEUED = "queued"  # decided, waiting for delivery
+    DEFERRED = "deferred"  # the contact policy or a transient failure: until deliver_after
+    SUPPRESSED = "suppressed"  # the contact policy said no (reason)
+    SENDING = "sending"  # claimed by a worker; handed to the channel
+    SENT = "sent"  # the channel accepted it (provider_id)
+    FAILED = "failed"  # permanently, or retries exhausted (reason)
+    BOUNCED = "bounced"  # the mail server refused the address for good
+    REVIEW = "review"  # a worker died between send and record: not resent, for a person
+
+
 class EnrollmentStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"  # reached an end state
@@ -148,7 +161,16 @@ class Message(SQLModel, table=True):
     """
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_customer", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_customer", "customer_id", "created_at"),
+        # The relay's work list: queued, deferred and sending messages only.
+        Index(
+            "ix_messages_waiting",
+            "deliver_after",
+            postgresql_where=text("status IN ('queued', 'deferred', 'sending')"),
+            sqlite_where=text("status IN ('queued', 'deferred', 'sending')"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
@@ -160,5 +182,35 @@ class Message(SQLModel, table=True):
     channel: str = Field(max_length=16)  # email | sms | call
     template: str | None = Field(default=None, max_length=100)
     payload: dict[str, Any] = _json()
-    status: str = Field(default="queued", max_length=16)
+    status: str = Field(default="queued", max_length=16)  # see MessageStatus
+    reason: str | None = Field(default=None, max_length=300)  # why suppressed/deferred/failed
+    deliver_after: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    attempts: int = 0
+    provider_id: str | None = Field(default=None, max_length=200)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime | None = _stamp()
+
+
+class CallTask(SQLModel, table=True):
+    """A call for the call center: who, why, by when, and what the customer did online."""
+
+    __tablename__ = "call_tasks"
+    __table_args__ = (Index("ix_call_tasks_queue", "queue", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", unique=True)
+    customer_id: str = Field(foreign_key="customers.customer_id", max_length=64)
+    queue: str = Field(max_length=64)
+    priority: str = Field(max_length=16)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    journey_id: str | None = Field(default=None, max_length=64)
+    state: str | None = Field(default=None, max_length=64)
+    report: dict[str, Any] = _json()
+    status: str = Field(default="open", max_length=16)  # open | claimed | done
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    outcome: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=2000)
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime | None = _stamp()

@@ -1,0 +1,75 @@
+"""The activity job: customers who stopped coming become dormant, then churned.
+
+A customer with no visit or login for ``DORMANT_AFTER_DAYS`` (no activity at all:
+since joining) gets ``customer_dormant``; a dormant one silent for
+``CHURNED_AFTER_DAYS`` gets ``customer_churned``. The profile step sets the status
+when it processes the event, and sets ``reactivated`` when a dormant or churned
+customer comes back. Event ids name the last activity's day, so one silence gives
+one event, and a customer who returns and goes quiet again gets a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from automation import clock
+from automation.config import get_settings
+from automation.db import get_engine
+from automation.jobs.emit import emit
+from automation.models import ActivityStatus, Customer
+
+_customers = Customer.__table__  # type: ignore[attr-defined]
+PAGE = 10_000
+
+
+def run_activity(now: datetime | None = None) -> int:
+    """Emit dormant and churned events due at ``now``; returns how many were new."""
+    at = clock.to_utc(now or clock.now())
+    settings = get_settings()
+    active = (ActivityStatus.ACTIVE.value, ActivityStatus.REACTIVATED.value)
+    new = _emit_silent(
+        at, active, timedelta(days=settings.dormant_after_days), "customer_dormant", "dormant"
+    )
+    new += _emit_silent(
+        at,
+        (ActivityStatus.DORMANT.value,),
+        timedelta(days=settings.churned_after_days),
+        "customer_churned",
+        "churned",
+    )
+    return new
+
+
+def _emit_silent(
+    at: datetime, statuses: tuple[str, ...], silence: timedelta, type_: str, prefix: str
+) -> int:
+    c = _customers
+    last_seen = func.coalesce(c.c.last_seen_at, c.c.joined_at, c.c.created_at)
+    query = (
+        select(c.c.customer_id, last_seen)
+        .where(c.c.activity_status.in_(statuses), last_seen <= at - silence)
+        .order_by(c.c.customer_id)
+    )
+    emitted, after = 0, ""
+    while True:
+        with get_engine().connect() as conn:
+            page = list(conn.execute(query.where(c.c.customer_id > after).limit(PAGE)))
+        if not page:
+            return emitted
+        emitted += emit([_event(type_, prefix, cid, seen, at) for cid, seen in page])
+        after = page[-1][0]
+
+
+def _event(
+    type_: str, prefix: str, customer_id: str, last_seen: datetime, at: datetime
+) -> dict[str, object]:
+    seen = clock.to_utc(last_seen)
+    return {
+        "event_id": f"{prefix}:{customer_id}:{seen.date().isoformat()}",
+        "type": type_,
+        "occurred_at": at.isoformat(),
+        "customer_id": customer_id,
+        "properties": {"last_seen_at": seen.isoformat(), "silent_days": (at - seen).days},
+    }
