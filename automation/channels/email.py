@@ -1,0 +1,116 @@
+"""Building the MIME e-mail from a rendered template.
+
+multipart/alternative (text, then HTML), UTF-8 in base64 (Korean takes 1.33× in base64
+against up to 3× in quoted-printable, and base64 passes any relay). The HTML's links
+go through the click route and an open pixel closes the body. RFC 8058 one-click
+unsubscribe headers on every mail. The ``Message-ID`` is derived from the message key,
+so a re-send of the same message is recognisable as such.
+
+``List-Unsubscribe`` and ``X-Automation-Message`` are stored raw and the message's
+policy never refolds raw values: the standard folding turns a token longer than a line
+into RFC 2047 encoded words, and a mail client cannot read a URL spelled that way.
+Send these messages with :mod:`automation.channels.smtp`, which serialises them with
+their own policy (aiosmtplib's ``send_message`` would refold).
+"""
+
+from __future__ import annotations
+
+import email.errors
+import email.policy
+import hashlib
+import re
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from automation import clock
+from automation.channels import tracking
+from automation.channels.errors import PermanentDeliveryError
+from automation.channels.templates import RenderedEmail, sender
+from automation.config import get_settings
+
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII: no injected lines
+POLICY = email.policy.default.clone(refold_source="none")
+
+
+def build_email(
+    rendered: RenderedEmail, *, to: str, message_id: int, message_key: str
+) -> EmailMessage:
+    """The e-mail to send for one message.
+
+    Parameters:
+        rendered: from :func:`~automation.channels.templates.render_email`.
+        to: the recipient's address.
+        message_id: the message row's id (signs the tracking links).
+        message_key: its idempotency key (``X-Automation-Message``, ``Message-ID``).
+
+    Raises:
+        PermanentDeliveryError: the recipient address is unusable.
+    """
+    who = sender()
+    base = get_settings().public_url.rstrip("/")
+    if not _HEADER_VALUE.fullmatch(message_key):
+        raise ValueError(f"a message key is printable ASCII, not {message_key!r}")
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = Address(who["name"], addr_spec=who["address"])
+    msg["To"] = recipient(to)
+    msg["Subject"] = rendered.subject
+    msg["Date"] = format_datetime(clock.local())  # +0900, as Korean mail reads
+    msg["Message-ID"] = message_id_header(message_key, who["address"])
+    unsubscribe = tracking.unsubscribe_url(message_id, base)
+    msg.set_raw("List-Unsubscribe", f"<{unsubscribe}>,\n <{unsubscribe_mailto(message_id)}>")
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_raw("X-Automation-Message", message_key)
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
+    html = tracked_html(rendered.html, message_id, base)
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    return msg
+
+
+def recipient(to: str) -> Address:
+    """The ``To`` address, or a permanent failure: not an address, or not ASCII (we do
+    not rely on relays speaking SMTPUTF8)."""
+    try:
+        address = Address(addr_spec=to.strip())
+    except (ValueError, IndexError, email.errors.HeaderParseError) as exc:
+        raise PermanentDeliveryError(f"not an e-mail address: {to!r} ({exc})") from None
+    if not address.username or not address.domain or not address.addr_spec.isascii():
+        raise PermanentDeliveryError(f"not a deliverable e-mail address: {to!r}")
+    return address
+
+
+def tracked_html(html: str, message_id: int, base_url: str) -> str:
+    """``html`` with click-tracked links and the open pixel before ``</body>``."""
+    pixel = (
+        f'<img src="{tracking.open_pixel_url(message_id, base_url)}" width="1" height="1" '
+        'alt="" style="display:block;border:0;width:1px;height:1px" />'
+    )
+    html = tracking.rewrite_links(html, message_id, base_url)
+    ends = list(_BODY_END.finditer(html))
+    if not ends:
+        return f"{html}\n{pixel}"
+    cut = ends[-1].start()
+    return f"{html[:cut]}{pixel}\n{html[cut:]}"
+
+
+def message_id_header(message_key: str, sender_address: str) -> str:
+    """``<hash-of-key@sender-domain>``: the same message always has the same id.
+
+    Not ``make_msgid``: its time and random parts would make a re-send look new.
+    """
+    digest = hashlib.sha256(message_key.encode()).hexdigest()[:32]
+    return f"<{digest}@{_domain(sender_address)}>"
+
+
+def unsubscribe_mailto(message_id: int) -> str:
+    """The mailto: half of ``List-Unsubscribe`` (``UNSUBSCRIBE_ADDRESS``)."""
+    settings = get_settings()
+    address = getattr(settings, "unsubscribe_address", "") or (
+        f"unsubscribe@{_domain(sender()['address'])}"
+    )
+    return f"mailto:{address}?subject=unsubscribe-{tracking.unsubscribe_token(message_id)}"
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
