@@ -6,6 +6,8 @@ Importing this module builds the broker from settings, so ``dramatiq worker``
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 
 from automation import processing
@@ -13,6 +15,7 @@ from automation.broker import get_broker
 
 get_broker()
 processing.load_steps()
+log = logging.getLogger(__name__)
 
 
 # Failures are recorded per event and retried by the relay, not by re-running the
@@ -23,4 +26,18 @@ def process_events(event_pks: list[int]) -> None:
     processing.process_events(event_pks)
 
 
-ALL = [process_events]
+# The ledger retries transient failures itself (deferred with a time, offered again by
+# the relay), so a crashed actor message is never re-run blindly.
+@dramatiq.actor(queue_name="messages", max_retries=0)
+def deliver_messages(message_ids: list[int]) -> None:
+    """Deliver messages by id; those not waiting (sent, claimed elsewhere) are skipped."""
+    from automation.delivery.deliver import deliver
+
+    for message_id in message_ids:
+        try:
+            deliver(message_id)
+        except Exception:  # one message's bug must not hold the others back
+            log.exception("message %s: delivery failed", message_id)
+
+
+ALL = [process_events, deliver_messages]

@@ -64,8 +64,14 @@ def start_worker(broker: Broker, threads: int = 2) -> Worker:
 
 
 def drain_stub(broker: StubBroker, worker: Worker) -> None:
-    """Wait until every queue of the stub broker is empty and the worker idle."""
-    for queue in list(broker.queues):
-        if not queue.endswith(".DQ") and not queue.endswith(".XQ"):
-            broker.join(queue, fail_fast=False)
-    worker.join()
+    """Wait until every queue of the stub broker is empty and the worker idle (events
+    lead to messages and messages to events: join until a pass finds all empty)."""
+    while True:
+        for queue in list(broker.queues):
+            if not queue.endswith(".DQ") and not queue.endswith(".XQ"):
+                broker.join(queue, fail_fast=False)
+        worker.join()
+        if all(
+            broker.queues[q].qsize() == 0 for q in broker.queues if not q.endswith((".DQ", ".XQ"))
+        ):
+            return

@@ -72,13 +72,16 @@ def drain() -> int:
     broker = StubBroker()
     use_broker(broker)
     worker = start_worker(broker)
+    from automation.delivery.relay import relay_messages
+
     total = 0
     try:
         while True:
             published = relay.relay(grace_seconds=0)
+            offered = relay_messages(grace_seconds=0)
             drain_stub(broker, worker)
             total += published
-            if published == 0 or relay.unprocessed_count() == 0:
+            if published + offered == 0:
                 break
     finally:
         worker.stop()

@@ -24,7 +24,7 @@ from automation import clock, metrics
 from automation.config import get_settings
 from automation.db import session_scope
 from automation.models import Event
-from automation.publish import publish_events
+from automation.publish import publish_events, publish_messages
 from automation.sql import retry_conflicts
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,12 @@ def _process(event_pks: list[int]) -> int:
             for step in PIPELINE:
                 step(session, event)
         emitted = list(session.info.get("emitted", []))
+        decided = list(session.info.get("messages", []))
     metrics.EVENTS_PROCESSED.labels("processed").inc(len(claimed))
     if emitted:  # events the steps stored (journeys' emit actions), now committed
         publish_events(emitted)
+    if decided:  # messages the journeys decided, now committed: deliver them
+        publish_messages(decided)
     return len(claimed)
 
 

@@ -82,6 +82,8 @@ def apply_profile(session: Session, event: Event) -> None:
         _touch_activity(customer, event.occurred_at)
     elif event.type in SILENCE:
         _fall_silent(customer, event)
+    elif event.type in ("unsubscribed", "email_bounced", "call_completed"):
+        _suppress(customer, event)
     if event.type == "signup" and customer.joined_at is None:
         customer.joined_at = event.occurred_at
     if event.type in ("policy_purchased", "policy_renewed"):
@@ -139,6 +141,21 @@ def _touch_activity(customer: Customer, at: datetime) -> None:
         customer.last_seen_at = at
     if customer.activity_status in (ActivityStatus.DORMANT, ActivityStatus.CHURNED):
         customer.activity_status = ActivityStatus.REACTIVATED.value
+
+
+def _suppress(customer: Customer, event: Event) -> None:
+    """Responses that stop a channel for this customer; the contact policy reads the flags
+    (see ``delivery/policy.py``) before every send, so they take effect at once."""
+    props = event.properties
+    flag = None
+    if event.type == "unsubscribed":
+        flag = "unsubscribed_sms" if props.get("channel") == "sms" else "unsubscribed"
+    elif event.type == "email_bounced" and props.get("bounce", "hard") == "hard":
+        flag = "hard_bounced"
+    elif event.type == "call_completed" and props.get("outcome") == "do_not_call":
+        flag = "do_not_call"
+    if flag and not customer.attributes.get(flag):
+        customer.attributes = {**customer.attributes, flag: event.occurred_at.isoformat()}
 
 
 def _fall_silent(customer: Customer, event: Event) -> None:

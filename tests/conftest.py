@@ -140,9 +140,10 @@ class Backend:
             return
         deadline = time.monotonic() + timeout
         while True:
-            self.broker.join("events", timeout=int(timeout * 1000))  # type: ignore[attr-defined]
+            for queue in ("events", "messages"):
+                self.broker.join(queue, timeout=int(timeout * 1000))  # type: ignore[attr-defined]
             self.worker.join()
-            if not _waiting_events():
+            if not _waiting_events() and not _waiting_messages():
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.name}: events still unprocessed after {timeout}s")
@@ -159,6 +160,19 @@ def _waiting_events() -> int:
             Event.processed_at.is_(None),  # type: ignore[union-attr]
             Event.last_error.is_(None),  # type: ignore[union-attr]
         )
+    )
+    with db.get_engine().connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def _waiting_messages() -> int:
+    """Messages queued with no time set: their delivery is on its way."""
+    from automation.models import Message
+
+    query = (
+        select(func.count())
+        .select_from(Message)
+        .where(Message.status == "queued", Message.deliver_after.is_(None))  # type: ignore[union-attr]
     )
     with db.get_engine().connect() as conn:
         return int(conn.execute(query).scalar_one())

@@ -1,25 +1,20 @@
 """The relay job: what was stored but not acted on is offered again.
 
 Events stored but not processed (a broker that was down, a worker that died) are
-re-published after ``RELAY_GRACE_SECONDS``. Messages stuck in ``queued`` or
-``sending`` and deferred messages whose time has come join this job with the
-channels (see ``automation.delivery``), through :data:`EXTRA`.
+re-published after ``RELAY_GRACE_SECONDS``; so are messages whose actor message was
+lost, deferred messages whose time has come (after the contact policy is checked
+again, by the delivery itself), and messages left ``sending`` by a dead worker are
+resolved by their channel's rule (``automation/delivery/ledger.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from automation import relay
-
-# Further relays (the delivery ledger's) register here; each returns how many it offered.
-EXTRA: list[Callable[[datetime], int]] = []
+from automation.delivery.relay import relay_messages
 
 
 def run_relay(now: datetime) -> int:
-    """Re-publish stale events, then run the other relays; returns how many were offered."""
-    total = relay.relay()
-    for extra in EXTRA:
-        total += extra(now)
-    return total
+    """Re-publish stale events and waiting messages; returns how many were offered."""
+    return relay.relay() + relay_messages(now)

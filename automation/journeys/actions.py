@@ -86,6 +86,7 @@ def _message(
     session.add(message)
     session.flush()
     enrollment.last_message_id = message.id
+    session.info.setdefault("messages", []).append(message.id)  # delivered after commit
 
 
 def _emit(session: Session, enrollment: Enrollment, action: Action, customer: Customer) -> None:

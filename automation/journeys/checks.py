@@ -74,16 +74,30 @@ def _reachable(spec: JourneySpec) -> set[str]:
 
 
 def check_templates(spec: JourneySpec) -> list[Problem]:
-    """Every e-mail and SMS template the journey uses must exist."""
+    """Every e-mail and SMS template the journey uses must exist and render against a
+    sample customer (with and without a name, policy or product), within the SMS
+    length limits: a broken template fails at publish, not at 3 a.m."""
+    from automation.channels.templates import check_template
+
     root = get_settings().templates_dir
     problems: list[Problem] = []
+    checked: dict[tuple[str, str], list[str]] = {}
     for state in spec.states.values():
         for action in state.actions:
-            for pattern in TEMPLATE_FILES.get(action.kind, ()):
-                path = root / pattern.format(action.args["template"])
-                if not path.is_file():
-                    where = ("states", state.name, "do", action.index, action.kind)
-                    problems.append(
-                        (where, f"template '{action.args['template']}' not found: {path}")
-                    )
+            if action.kind not in TEMPLATE_FILES:
+                continue
+            name = action.args["template"]
+            where = ("states", state.name, "do", action.index, action.kind)
+            missing = [
+                root / pattern.format(name)
+                for pattern in TEMPLATE_FILES[action.kind]
+                if not (root / pattern.format(name)).is_file()
+            ]
+            if missing:
+                problems.append((where, f"template '{name}' not found: {missing[0]}"))
+                continue
+            key = (action.kind, name)
+            if key not in checked:
+                checked[key] = check_template(action.kind, name)
+            problems += [(where, f"template '{name}': {problem}") for problem in checked[key]]
     return problems
