@@ -367,7 +367,8 @@ def test_a_broken_template_fails_at_publish_not_at_send(
     shutil.copytree(ROOT / "templates", root)
     (root / "email" / "broken.html").write_text(
         '{% set advertising = false %}{% extends "email/base.html" %}'
-        "{% block subject %}안내{% endblock %}{% block body %}{{ customer.nickname }}{% endblock %}",
+        "{% block subject %}안내{% endblock %}"
+        "{% block body %}{{ customer.nickname }}{% endblock %}",
         encoding="utf-8",
     )
     (root / "email" / "broken.txt").write_text(

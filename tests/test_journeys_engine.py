@@ -237,3 +237,11 @@ def test_a_journey_runs_through_the_real_brokers(backend: object) -> None:
     assert fire_due_timers() == 1
     backend.wait()
     assert world.messages(cid)[-1] == ("sms", "retention_reminder")
+
+
+def test_a_mail_scanners_click_moves_nobody_and_the_sms_still_follows(world: World) -> None:
+    cid = retention_customer(world)
+    world.send("email_clicked", cid, policy_id="P1", suspected_bot=True)
+    assert world.enrollment("maturity-retention", cid).state == "offer"
+    world.after(days=3)
+    assert world.messages(cid) == [("email", "retention_offer"), ("sms", "retention_reminder")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from automation import __version__
-from automation.api.routes import events, health
+from automation.api.routes import events, health, tasks, tracking
 
 
 def create_app() -> FastAPI:
@@ -13,4 +13,6 @@ def create_app() -> FastAPI:
     app = FastAPI(title="automation", version=__version__)
     app.include_router(health.router)
     app.include_router(events.router)
+    app.include_router(tracking.router)
+    app.include_router(tasks.router)
     return app

@@ -88,8 +88,8 @@ add_step(apply_journeys, prepare=prepare, rank=50)
 
 def _advance(session: Session, enrollment: Enrollment, event: Event, customer: Customer) -> None:
     compiled = registry.compiled(session, enrollment.version_id)
-    if not _names(enrollment, event):
-        return
+    if not _names(enrollment, event) or event.properties.get("suspected_bot") is True:
+        return  # a mail scanner's pre-fetch is kept as an event but moves nobody
     facts = _facts(session, customer, event, enrollment)
     # A goal counts whatever policy it names (buying any policy converts); exits and
     # state rules only for the enrollment's own key.
