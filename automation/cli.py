@@ -404,8 +404,56 @@ def report(
     to: Annotated[str | None, typer.Option("--to")] = None,
     format_: Annotated[str, typer.Option("--format")] = "table",
 ) -> None:
-    """Manager reports for a period."""
-    _not_yet(f"automation report {kind}")
+    """Manager reports for a period (dates inclusive, business time zone)."""
+    import json
+
+    from automation.reports.period import Period
+
+    if kind not in ("funnel", "weblog"):
+        _not_yet(f"automation report {kind}")
+    if format_ not in ("table", "json"):
+        _not_yet(f"automation report --format {format_}")
+    try:
+        period = Period.of(from_, to)
+    except ValueError as exc:
+        fail(f"period: {exc}")
+    if kind == "funnel":
+        from automation.reports.funnel import funnel_report
+
+        data = funnel_report(period).to_dict()
+    else:
+        from automation.reports.weblog import weblog_report
+
+        data = weblog_report(period).to_dict()
+    if format_ == "json":
+        out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    _report_table(kind, data)
+
+
+def _report_table(kind: str, data: dict[str, Any]) -> None:
+    period = data["period"]
+    title = f"{kind} {period['from']} – {period['to']} ({period['timezone']})"
+    if kind == "funnel":
+        table = Table("rung", "reached", "rate", "moved in", title=title)
+        for rung in data["rungs"]:
+            rate = "" if rung["rate"] is None else f"{rung['rate']:.1%}"
+            moved = "" if rung["moved_in"] is None else str(rung["moved_in"])
+            table.add_row(rung["rung"], f"{rung['reached']:,}", rate, moved)
+        out.print(table)
+        return
+    table = Table("figure", "value", title=title)
+    for key, value in data.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            table.add_row(key.replace("_", " "), f"{value:,}")
+    out.print(table)
+    for key in ("content_preference", "product_preference", "main_paths", "arrivals"):
+        rows = data.get(key) or []
+        if rows:
+            part = Table(*rows[0].keys(), title=key.replace("_", " "))
+            for row in rows:
+                part.add_row(*(str(v) for v in row.values()))
+            out.print(part)
 
 
 def main(argv: list[str] | None = None) -> Any:
