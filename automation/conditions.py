@@ -139,7 +139,8 @@ class Condition:
 
     Attributes:
         fields: every field path it names (``customer.age``, ``event.product``,
-            ``policies``, ``policies.status``, ``events``, ``events.content`` …).
+            ``policies``, ``policies.status``, ``events``, ``events.content`` …), and
+            ``events:<type>`` for each event type it counts.
         uses_event: it names ``event.*`` or ``policy.*`` (so it has no SQL form).
         uses_history: it counts policies or events (Python needs ``Facts.session``).
     """
@@ -520,6 +521,7 @@ class _Parser:
         )
         spec = self.options(value, at, key, allowed)
         types = _event_types(spec.get("type"), (*at, "type"), key)
+        self.fields.update(f"events:{t}" for t in types)  # which events can change it
         within = None
         if "within" in spec:
             try:

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     unsubscribe_address: str = ""  # empty: unsubscribe@<sender's domain>
     bounce_address: str = ""  # empty: the From address
     sms_sender_number: str = ""  # 발신번호, registered in advance; empty: SENDER_PHONE
-    sms_callback_url: str = ""  # empty: PUBLIC_URL/v1/events
+    sms_callback_url: str = ""  # empty: PUBLIC_URL/v1/sms/callback
     sms_timeout_seconds: float = 10.0
 
     # The contact policy (checked right before each send, in this order).
@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 5  # transient failures before a message fails for good
     delivery_retry_seconds: int = 60  # first retry; doubles each time
     sending_grace_seconds: int = 600  # a message 'sending' this long: its worker died
+
+    attribution_window_days: int = 30  # engagement this recent gets a purchase's credit
 
     ingest_batch_max: int = 1000
     relay_grace_seconds: int = 60

@@ -35,7 +35,12 @@ Prepare = Callable[[Session, list[Event]], None]
 PIPELINE: list[Step] = []
 PREPARE: list[Prepare] = []
 _REGISTERED: list[tuple[int, Step, Prepare | None]] = []
-STEP_MODULES = ("automation.profile", "automation.journeys.engine")
+STEP_MODULES = (
+    "automation.profile",
+    "automation.segments.membership",
+    "automation.attribution",
+    "automation.journeys.engine",
+)
 
 
 def add_step(step: Step, prepare: Prepare | None = None, *, rank: int) -> Step:

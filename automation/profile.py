@@ -48,6 +48,25 @@ SILENCE = {
     ),
     "customer_churned": (ActivityStatus.CHURNED, (ActivityStatus.DORMANT,)),
 }
+POLICY_TYPES = frozenset(
+    {"policy_purchased", "policy_renewed", "policy_matured", "policy_cancelled"}
+)
+# Every event type after which this step may have changed a customer's fields: the
+# segments step re-checks customer conditions only after these.
+PROFILE_TYPES = (
+    ACTIVITY_TYPES
+    | POLICY_TYPES
+    | {
+        "customer_dormant",
+        "customer_churned",
+        "unsubscribed",
+        "email_bounced",
+        "call_completed",
+        "email_sent",
+        "email_opened",
+        "email_clicked",
+    }
+)
 POLICY_STATUS = {
     "policy_matured": "matured",
     "policy_cancelled": "cancelled",
@@ -84,6 +103,8 @@ def apply_profile(session: Session, event: Event) -> None:
         _fall_silent(customer, event)
     elif event.type in ("unsubscribed", "email_bounced", "call_completed"):
         _suppress(customer, event)
+    elif event.type in ("email_sent", "email_opened", "email_clicked"):
+        _email_streak(customer, event)
     if event.type == "signup" and customer.joined_at is None:
         customer.joined_at = event.occurred_at
     if event.type in ("policy_purchased", "policy_renewed"):
@@ -141,6 +162,17 @@ def _touch_activity(customer: Customer, at: datetime) -> None:
         customer.last_seen_at = at
     if customer.activity_status in (ActivityStatus.DORMANT, ActivityStatus.CHURNED):
         customer.activity_status = ActivityStatus.REACTIVATED.value
+
+
+def _email_streak(customer: Customer, event: Event) -> None:
+    """E-mails sent in a row without an open or click (the e-mail-unresponsive segment
+    prefers SMS past 3); a scanner's pre-fetch does not count as a response."""
+    if event.properties.get("suspected_bot") is True:
+        return
+    streak = int(customer.attributes.get("emails_unopened", 0))
+    streak = streak + 1 if event.type == "email_sent" else 0
+    if streak != customer.attributes.get("emails_unopened"):
+        customer.attributes = {**customer.attributes, "emails_unopened": streak}
 
 
 def _suppress(customer: Customer, event: Event) -> None:

@@ -187,6 +187,7 @@ def test_fields_and_flags() -> None:
         "policies.status",
         "events",
         "events.device",
+        "events:login",  # the event types whose arrival can change the answer
     }
     assert condition.uses_event and condition.uses_history
     plain = compile_condition({"customer.gender": "F"})

@@ -106,7 +106,30 @@ def _send(message_id: int, channel: str, work: Any, now: datetime) -> ledger.Out
         ledger.settle(
             session.connection(), message_id, S.SENT, clock.now(), provider_id=provider_id
         )
+        message = session.get(Message, message_id)
+    if channel == "email" and message is not None:
+        _sent_event(message)  # the e-mail-unresponsive segment counts sends without opens
     return ledger.Outcome(message_id, S.SENT.value)
+
+
+def _sent_event(message: Message) -> None:
+    ingest(
+        [
+            {
+                "event_id": f"sent:{message.id}",
+                "type": "email_sent",
+                "occurred_at": clock.now().isoformat(),
+                "customer_id": message.customer_id,
+                "properties": {
+                    "message_id": message.id,
+                    "template": message.template,
+                    "journey_id": message.journey_id,
+                    "enrollment_id": message.enrollment_id,
+                },
+            }
+        ],
+        source="delivery",
+    )
 
 
 def _transient(message_id: int, attempts: int, reason: str, now: datetime) -> ledger.Outcome:

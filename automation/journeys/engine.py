@@ -223,6 +223,11 @@ def finish(
     enrollment.exited_at = clock.now()
     if event is not None and status != EnrollmentStatus.COMPLETED:
         enrollment.outcome_event_id = event.id
+    if status == EnrollmentStatus.CONVERTED:
+        from automation.attribution import credited
+
+        if found := credited(session, event):  # the message that led there, if any engaged
+            enrollment.context = {**enrollment.context, "attribution": found}
     session.add(enrollment)
 
 

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from automation.models.attribution import Attribution
 from automation.models.catalog import Policy, Product
 from automation.models.customers import (
     CONSENT_KINDS,
@@ -28,6 +29,7 @@ from automation.models.journeys import (
 )
 from automation.models.keys import ApiKey, Scope
 from automation.models.scheduler import SchedulerState
+from automation.models.segments import Segment, SegmentChange, SegmentMember
 
 metadata = SQLModel.metadata
 
@@ -36,6 +38,7 @@ __all__ = [
     "STAGE_ORDER",
     "ActivityStatus",
     "ApiKey",
+    "Attribution",
     "CallTask",
     "ConsentChange",
     "Customer",
@@ -53,6 +56,9 @@ __all__ = [
     "Product",
     "SchedulerState",
     "Scope",
+    "Segment",
+    "SegmentChange",
+    "SegmentMember",
     "Timer",
     "Transition",
     "ValueTier",

@@ -18,6 +18,7 @@ from automation.jobs.anniversaries import run_anniversaries
 from automation.jobs.consent import run_consent
 from automation.jobs.maturity import run_maturity
 from automation.jobs.relay import run_relay
+from automation.jobs.segments import run_segments
 from automation.jobs.timers import fire_due_timers
 
 
@@ -36,6 +37,7 @@ JOBS: tuple[Job, ...] = (
     Job("anniversaries", 300, run_anniversaries, "birthdays and anniversaries, per zone"),
     Job("activity", 3600, run_activity, "dormant and churned customers"),
     Job("consent", 3600, run_consent, "advertising consent about to lapse, and lapsed"),
+    Job("segments", 3600, run_segments, "segments refreshed: time moves customers in and out"),
     Job("timers", 10, fire_due_timers, "journey timers that are due"),
     Job("relay", 30, run_relay, "events stored but not processed, re-published"),
 )

@@ -1,0 +1,72 @@
+"""Publishing segment definitions, and the compiled conditions of what is published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from automation import clock
+from automation.conditions import Condition, compile_condition
+from automation.db import session_scope
+from automation.errors import NotFound
+from automation.models import Segment
+from automation.segments.spec import SegmentSpec, builtin_files, load_file
+
+
+@dataclass(frozen=True)
+class Published:
+    segment_id: str
+    changed: bool
+
+
+def publish_files(paths: list[Path], *, builtin: bool = False) -> list[Published]:
+    """Validate every file first, then save every segment in one transaction. A changed
+    definition takes effect at the next refresh (or the next event of a member)."""
+    specs = [spec for path in paths for spec in load_file(path)]
+    with session_scope() as session:
+        return [_save(session, spec, builtin) for spec in specs]
+
+
+def publish_builtin() -> list[Published]:
+    """The segments the product ships."""
+    return publish_files(builtin_files(), builtin=True)
+
+
+def _save(session: Session, spec: SegmentSpec, builtin: bool) -> Published:
+    row = session.get(Segment, spec.segment_id)
+    if row is not None and row.checksum == spec.checksum:
+        return Published(spec.segment_id, False)
+    if row is None:
+        row = Segment(segment_id=spec.segment_id, name=spec.name, checksum=spec.checksum)
+    row.name, row.description, row.definition = spec.name, spec.description, spec.when
+    row.checksum, row.builtin, row.updated_at = spec.checksum, builtin, clock.now()
+    session.add(row)
+    _compiled.clear()
+    return Published(spec.segment_id, True)
+
+
+def segments(session: Session) -> list[tuple[Segment, Condition]]:
+    """Every published segment with its compiled condition, in id order."""
+    rows = session.exec(select(Segment).order_by(col(Segment.segment_id))).all()
+    return [(row, compiled(row)) for row in rows]
+
+
+def get(session: Session, segment_id: str) -> Segment:
+    """The segment called ``segment_id``."""
+    row = session.get(Segment, segment_id)
+    if row is None:
+        raise NotFound(f"no segment '{segment_id}'")
+    return row
+
+
+_compiled: dict[tuple[str, str], Condition] = {}
+
+
+def compiled(row: Segment) -> Condition:
+    """The segment's condition, compiled once per definition."""
+    key = (row.segment_id, row.checksum)
+    if key not in _compiled:
+        _compiled[key] = compile_condition(row.definition, allow_event=False)
+    return _compiled[key]

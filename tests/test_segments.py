@@ -1,0 +1,119 @@
+"""Segments: published from YAML, kept up to date per event and in bulk, with history
+and events journeys can use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from automation import clock
+from automation.db import session_scope
+from automation.models import Customer, Event, SegmentChange, SegmentMember
+from automation.segments import registry
+from automation.segments.membership import refresh
+from automation.segments.spec import SegmentSpecError, load_text
+from tests.journey_world import World
+
+
+def _members(segment: str) -> list[str]:
+    with session_scope() as s:
+        rows = s.exec(select(SegmentMember).where(SegmentMember.segment_id == segment))
+        return sorted(r.customer_id for r in rows)
+
+
+def _events(type_: str) -> list[Event]:
+    with session_scope() as s:
+        return list(s.exec(select(Event).where(Event.type == type_).order_by(col(Event.id))))
+
+
+def _history(segment: str) -> list[tuple[str, bool, str]]:
+    with session_scope() as s:
+        rows = s.exec(
+            select(SegmentChange)
+            .where(SegmentChange.segment_id == segment)
+            .order_by(col(SegmentChange.id))
+        )
+        return [(r.customer_id, r.entered, r.cause) for r in rows]
+
+
+def test_a_customer_enters_and_leaves_as_events_arrive(database: str) -> None:
+    world = World(builtin=False)
+    registry.publish_builtin()
+    world.customer("C1")
+    for _ in range(4):
+        world.send("product_view", "C1", product="EDU-CARE")
+    assert _members("prospect") == []
+    world.send("product_view", "C1", product="EDU-CARE")  # the fifth in 30 days
+    assert _members("prospect") == ["C1"]
+    entered = [e for e in _events("segment_entered") if e.properties["segment"] == "prospect"]
+    assert len(entered) == 1 and entered[0].customer_id == "C1"
+    assert {e.properties["segment"] for e in _events("segment_entered")} >= {"member", "regular"}
+    world.send("policy_purchased", "C1", policy_id="P1", product="EDU-CARE")
+    assert _members("prospect") == [] and _members("customer") == ["C1"]
+    assert _history("prospect") == [("C1", True, "event"), ("C1", False, "event")]
+    assert sorted(e.properties["segment"] for e in _events("segment_exited")) == [
+        "member",
+        "prospect",
+    ]
+
+
+def test_time_alone_moves_customers_out_at_the_next_refresh(database: str) -> None:
+    world = World(builtin=False)
+    registry.publish_builtin()
+    world.customer("C1")
+    world.send("email_clicked", "C1")
+    assert _members("recently-clicked") == ["C1"]
+    clock.advance(timedelta(days=8))
+    result = refresh("recently-clicked")
+    assert (result.members, result.entered, result.exited) == (0, 0, 1)
+    assert _history("recently-clicked")[-1] == ("C1", False, "refresh")
+    assert refresh("recently-clicked").exited == 0  # nothing changed: nothing recorded
+
+
+def test_the_first_fill_records_members_without_events_later_refreshes_emit(
+    database: str,
+) -> None:
+    world = World(builtin=False)
+    for i in range(5):
+        world.customer(f"C{i}", has_children=i % 2 == 0)
+    registry.publish_files([], builtin=False)
+    [spec] = load_text("segment: parents\nwhen: {customer.has_children: true}\n")
+    with session_scope() as s:
+        registry._save(s, spec, builtin=False)
+    first = refresh("parents")
+    assert (first.members, first.entered, first.events) == (3, 3, 0)
+    with session_scope() as s:
+        c = s.get(Customer, "C1")
+        assert c is not None
+        c.has_children = True
+        s.add(c)
+    second = refresh("parents")
+    assert (second.members, second.entered, second.events) == (4, 1, 1)
+    assert [e.customer_id for e in _events("segment_entered")] == ["C1"]
+
+
+def test_segment_files_are_validated_with_lines() -> None:
+    text = "segments:\n  - segment: ok\n    when: {customer.age: {gte: 30}}\n"
+    text += "  - segment: bad\n    when:\n      event.product: X\n"
+    try:
+        load_text(text, "s.yaml")
+    except SegmentSpecError as exc:
+        assert exc.problems == [
+            "s.yaml:6: 'event.product' has no meaning for a segment (there is no event)"
+        ] or exc.problems[0].startswith("s.yaml:6:")
+    else:
+        raise AssertionError("an event field in a segment was accepted")
+
+
+def test_three_unopened_emails_make_a_customer_email_unresponsive(database: str) -> None:
+    world = World(builtin=False)
+    registry.publish_builtin()
+    world.customer("C1")
+    for n in range(3):
+        world.send("email_sent", "C1", message_id=n)
+    assert "C1" in _members("email-unresponsive")
+    world.send("email_clicked", "C1", message_id=1, suspected_bot=True)  # a scanner
+    assert "C1" in _members("email-unresponsive")
+    world.send("email_opened", "C1", message_id=2)
+    assert "C1" not in _members("email-unresponsive")
