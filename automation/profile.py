@@ -171,7 +171,7 @@ def _email_streak(customer: Customer, event: Event) -> None:
         return
     streak = int(customer.attributes.get("emails_unopened", 0))
     streak = streak + 1 if event.type == "email_sent" else 0
-    if streak != customer.attributes.get("emails_unopened"):
+    if streak != customer.attributes.get("emails_unopened", 0):  # no write for nothing
         customer.attributes = {**customer.attributes, "emails_unopened": streak}
 
 
