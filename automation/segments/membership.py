@@ -126,6 +126,13 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
         where = condition.to_sql(now)
         m, c = _members, _customers
         member = exists().where(m.c.segment_id == segment_id, m.c.customer_id == c.c.customer_id)
+        # Leavers first: the members just inserted need no re-check.
+        still = exists().where(c.c.customer_id == m.c.customer_id, where)
+        exited = list(
+            conn.execute(
+                delete(m).where(m.c.segment_id == segment_id, ~still).returning(m.c.customer_id)
+            ).scalars()
+        )
         entered = list(
             conn.execute(
                 insert(m)
@@ -136,12 +143,6 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
                     ).where(where, ~member),
                 )
                 .returning(m.c.customer_id)
-            ).scalars()
-        )
-        still = exists().where(c.c.customer_id == m.c.customer_id, where)
-        exited = list(
-            conn.execute(
-                delete(m).where(m.c.segment_id == segment_id, ~still).returning(m.c.customer_id)
             ).scalars()
         )
         _record(conn, segment_id, entered, True, now, "refresh", None)
