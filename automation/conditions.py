@@ -39,6 +39,7 @@ from automation.conditions_sql import (
     Or,
     PolicyCount,
     Relative,
+    SegmentMembership,
     Test,
     business_tz,
     local_date,
@@ -301,7 +302,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "count": _ORDERED - {"exists"},
 }
 _COMBINATORS = ("any", "all", "not")
-_HISTORY = ("policies", "events", "did", "did_not")
+_HISTORY = ("policies", "events", "did", "did_not", "in_segment", "not_in_segment")
 _TOP_KEYS = ", ".join((*_COMBINATORS, *_HISTORY))
 
 
@@ -382,6 +383,8 @@ class _Parser:
             return self.policies(value, at)
         if key in ("events", "did", "did_not"):
             return self.events(key, value, at)
+        if key in ("in_segment", "not_in_segment"):
+            return self.segments(key, value, at)
         if "." not in key:
             hint = _suggest(key, [*_COMBINATORS, *_HISTORY])
             raise ConditionError(
@@ -514,6 +517,18 @@ class _Parser:
         where = self.where(spec.get("where"), (*at, "where"), _policy_column)
         count = self.count(spec.get("count", {"gte": 1}), (*at, "count"))
         return PolicyCount(where, count)
+
+    def segments(self, key: str, value: object, at: Path) -> Node:
+        names = value if isinstance(value, list | tuple) else [value]
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ConditionError(at, f"{key} takes a segment id or a list of them")
+        self.history = True
+        self.fields.add("segments")
+        self.fields.update(f"segments:{n}" for n in names)
+        # Entering or leaving those segments is what can change the answer.
+        self.fields.update(("events:segment_entered", "events:segment_exited"))
+        count = AT_LEAST_ONE if key == "in_segment" else NONE
+        return SegmentMembership(tuple(str(n) for n in names), count)
 
     def events(self, key: str, value: object, at: Path) -> Node:
         allowed = (

@@ -46,7 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from automation.config import get_settings
-from automation.models import Customer, Event, Policy
+from automation.models import Customer, Event, Policy, SegmentMember
 
 if TYPE_CHECKING:
     from automation.conditions import Facts
@@ -55,6 +55,7 @@ Clause = ColumnElement[bool]
 CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 POLICIES: Table = Policy.__table__  # type: ignore[attr-defined]
 EVENTS: Table = Event.__table__  # type: ignore[attr-defined]
+SEGMENT_MEMBERS: Table = SegmentMember.__table__  # type: ignore[attr-defined]
 _ORDER: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "lt": operator.lt,
@@ -593,3 +594,16 @@ class EventCount(_History):
         window = [at <= now] if self.within is None else [at <= now, at >= now - self.within]
         mine = [EVENTS.c.customer_id == customer_id, EVENTS.c.type.in_(self.types)]
         return mine + window + [w.to_sql(now) for w in self.where]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentMembership(_History):
+    """Whether the customer is now in any of ``segments`` (``count`` says in or not in)."""
+
+    table: ClassVar[Table] = SEGMENT_MEMBERS
+    segments: tuple[str, ...]
+    count: tuple[Test, ...]
+
+    def filters(self, customer_id: Any, now: datetime) -> list[Clause]:
+        members = SEGMENT_MEMBERS.c
+        return [members.customer_id == customer_id, members.segment_id.in_(self.segments)]

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     delivery_retry_seconds: int = 60  # first retry; doubles each time
     sending_grace_seconds: int = 600  # a message 'sending' this long: its worker died
 
+    preference_half_life_days: float = 30  # preferences and prospect points fade
     attribution_window_days: int = 30  # engagement this recent gets a purchase's credit
 
     ingest_batch_max: int = 1000

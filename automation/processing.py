@@ -37,6 +37,7 @@ PREPARE: list[Prepare] = []
 _REGISTERED: list[tuple[int, Step, Prepare | None]] = []
 STEP_MODULES = (
     "automation.profile",
+    "automation.preferences",
     "automation.segments.membership",
     "automation.attribution",
     "automation.journeys.engine",

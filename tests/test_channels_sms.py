@@ -226,7 +226,7 @@ def test_the_http_gateway_posts_json_and_returns_the_provider_id(
     assert body["to"] == "01012345678" and body["kind"] == "sms" and body["subject"] is None
     assert body["text"].startswith("(광고)교보생명") and body["text"].endswith("080-000-0000")
     assert body["message_key"] == "enrollment:3:2:0"
-    assert body["callback_url"] == "https://crm.example.com/v1/events"
+    assert body["callback_url"] == "https://crm.example.com/v1/sms/callback"
     assert body["from"] == "15880000"
 
 

@@ -61,10 +61,17 @@ def test_drain_processes_what_is_stored(database: str) -> None:
     assert c is not None and c.lifecycle_stage == "customer"
 
 
-def test_commands_of_later_issues_say_so(database: str) -> None:
-    result = runner.invoke(app, ["report", "campaigns", "--format", "html"])
-    assert result.exit_code == 3
-    assert "not yet available" in result.output
+def test_reports_from_the_command_line(database: str) -> None:
+    for kind in ("funnel", "weblog", "campaigns", "journeys"):
+        for fmt in ("table", "json", "html"):
+            result = runner.invoke(app, ["report", kind, "--format", fmt])
+            assert result.exit_code == 0, (kind, fmt, result.output)
+    html = runner.invoke(app, ["report", "funnel", "--format", "html"]).output
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    bad = runner.invoke(app, ["report", "funnel", "--from", "2026-02-30"])
+    assert bad.exit_code == 1 and "is not a date" in bad.output
+    unknown = runner.invoke(app, ["report", "sales"])
+    assert unknown.exit_code == 1 and "one of campaigns, funnel, journeys, weblog" in unknown.output
 
 
 def _run(

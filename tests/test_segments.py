@@ -42,9 +42,9 @@ def test_a_customer_enters_and_leaves_as_events_arrive(database: str) -> None:
     registry.publish_builtin()
     world.customer("C1")
     for _ in range(4):
-        world.send("product_view", "C1", product="EDU-CARE")
+        world.send("product_view", "C1", product="EDU-CARE")  # +5 each: 20 points
     assert _members("prospect") == []
-    world.send("product_view", "C1", product="EDU-CARE")  # the fifth in 30 days
+    world.send("quote_request", "C1")  # +30: a prospect score of 50
     assert _members("prospect") == ["C1"]
     entered = [e for e in _events("segment_entered") if e.properties["segment"] == "prospect"]
     assert len(entered) == 1 and entered[0].customer_id == "C1"
@@ -117,3 +117,44 @@ def test_three_unopened_emails_make_a_customer_email_unresponsive(database: str)
     assert "C1" in _members("email-unresponsive")
     world.send("email_opened", "C1", message_id=2)
     assert "C1" not in _members("email-unresponsive")
+
+
+def test_a_segment_built_on_another_follows_it(database: str) -> None:
+    from datetime import date
+
+    world = World(builtin=False)
+    registry.publish_builtin()
+    [spec] = load_text(
+        "segment: engaged-parents\n"
+        "when:\n  in_segment: young-parents\n  did: {type: email_clicked, within: 7d}\n"
+    )
+    with session_scope() as s:
+        registry._save(s, spec, builtin=False)
+    world.customer("P1", has_children=True, birth_date=date(1992, 3, 1))
+    world.customer("N1", has_children=False, birth_date=date(1992, 3, 1))
+    world.send("login", "P1")
+    world.send("login", "N1")
+    assert "P1" in _members("young-parents")
+    world.send("email_clicked", "P1")
+    world.send("email_clicked", "N1")
+    assert _members("engaged-parents") == ["P1"]
+    with session_scope() as s:  # P1's children grew up, as far as the data knows
+        c = s.get(Customer, "P1")
+        assert c is not None
+        c.has_children = False
+        s.add(c)
+    refresh("young-parents")
+    world.process()  # the segment_exited event re-checks the segments built on it
+    assert _members("engaged-parents") == []
+    assert refresh("engaged-parents").exited == 0  # SQL agrees with what events did
+
+
+def test_a_segment_cannot_be_defined_by_itself() -> None:
+    try:
+        load_text("segment: loop\nwhen: {not_in_segment: loop}\n", "loop.yaml")
+    except SegmentSpecError as exc:
+        assert exc.problems == [
+            "loop.yaml:2: segment 'loop' cannot be defined by its own membership"
+        ]
+    else:
+        raise AssertionError("a self-referencing segment was accepted")

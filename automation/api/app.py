@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from automation import __version__
-from automation.api.routes import events, health, tasks, tracking
+from automation.api.routes import events, health, reports, sms, tasks, tracking
 
 
 def create_app() -> FastAPI:
@@ -15,4 +15,6 @@ def create_app() -> FastAPI:
     app.include_router(events.router)
     app.include_router(tracking.router)
     app.include_router(tasks.router)
+    app.include_router(reports.router)
+    app.include_router(sms.router)
     return app

@@ -219,11 +219,10 @@ def sender_number() -> str:
 
 
 def callback_url() -> str:
-    """Where the gateway reports delivery: ``SMS_CALLBACK_URL``, else ingest."""
+    """Where the gateway reports delivery and replies: ``SMS_CALLBACK_URL``, else the
+    callback route (``api/routes/sms.py``)."""
     settings = get_settings()
-    return (
-        getattr(settings, "sms_callback_url", "") or f"{settings.public_url.rstrip('/')}/v1/events"
-    )
+    return settings.sms_callback_url or f"{settings.public_url.rstrip('/')}/v1/sms/callback"
 
 
 def file_stem(key: str) -> str:

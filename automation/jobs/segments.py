@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from automation.preferences import rescore
 from automation.segments.membership import refresh_all
 
 
 def run_segments(now: datetime) -> int:
-    """Refresh every segment; returns how many entry and exit events were emitted."""
+    """Decay prospect scores, then refresh every segment; returns how many entry and
+    exit events were emitted."""
+    rescore(now)  # a score only moves when an event arrives: time has to move it too
     return sum(r.events for r in refresh_all())

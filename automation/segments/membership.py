@@ -25,6 +25,7 @@ from automation.db import get_engine, session_scope
 from automation.event_schema import EventIn
 from automation.event_store import insert_events
 from automation.models import Customer, Event, Segment, SegmentChange, SegmentMember
+from automation.preferences import PREFERENCE_TYPES
 from automation.processing import add_step
 from automation.profile import POLICY_TYPES, PROFILE_TYPES
 from automation.publish import publish_events
@@ -42,7 +43,8 @@ def concerns(condition: Condition, event_type: str) -> bool:
     fields = condition.fields
     if f"events:{event_type}" in fields:
         return True
-    if event_type in PROFILE_TYPES and any(f.startswith("customer.") for f in fields):
+    changes_customer = event_type in PROFILE_TYPES or event_type in PREFERENCE_TYPES
+    if changes_customer and any(f.startswith("customer.") for f in fields):
         return True
     return event_type in POLICY_TYPES and any(f.startswith("policies") for f in fields)
 
@@ -54,10 +56,17 @@ def prepare(session: Session, events: list[Event]) -> None:
 
 def apply_segments(session: Session, event: Event) -> None:
     """Re-check the event's customer against the segments it can change (a pipeline step)."""
-    if not event.customer_id or event.type in ("segment_entered", "segment_exited"):
+    if not event.customer_id:
         return
     wanted = [
-        (row, cond) for row, cond in session.info.get("segments", []) if concerns(cond, event.type)
+        (row, cond)
+        for row, cond in session.info.get("segments", [])
+        if concerns(cond, event.type)
+        # a segment event concerns only the segments that name that segment
+        and (
+            not event.type.startswith("segment_")
+            or f"segments:{event.properties.get('segment')}" in cond.fields
+        )
     ]
     if not wanted:
         return
@@ -121,8 +130,11 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
     with session_scope() as session:
         row = registry.get(session, segment_id)
         condition = registry.compiled(row)
-        first_fill = row.refreshed_at is None
         conn = session.connection()
+        # A new segment's first fill is silent; one that events already fed is not new.
+        first_fill = row.refreshed_at is None and not conn.execute(
+            select(_members.c.customer_id).where(_members.c.segment_id == segment_id).limit(1)
+        ).first()
         where = condition.to_sql(now)
         m, c = _members, _customers
         member = exists().where(m.c.segment_id == segment_id, m.c.customer_id == c.c.customer_id)

@@ -124,6 +124,9 @@ def _one(item: Any, at: yamlmap.Path, fail: Any) -> SegmentSpec | None:
     except ConditionError as exc:
         fail((*at, "when", *exc.path), exc.reason)
         return None
+    if f"segments:{segment_id}" in condition.fields:
+        fail((*at, "when"), f"segment '{segment_id}' cannot be defined by its own membership")
+        return None
     return SegmentSpec(
         segment_id,
         str(item.get("name") or segment_id),
