@@ -46,8 +46,8 @@ class Compiled:
     def fire(self, trigger: str, state: str, **kwargs: Any) -> str | None:
         """The state a trigger moves ``state`` to, or None if nothing fires."""
         event = self.machine.events.get(trigger)
-        if event is None:
-            return None
+        if event is None or not event.transitions.get(state):
+            return None  # most events have no rule in most states: skip the machinery
         runner = Runner(state)
         return runner.state if event.trigger(runner, **kwargs) else None
 
