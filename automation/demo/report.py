@@ -1,50 +1,289 @@
-"""The demo's HTML report: one self-contained file, no network needed to open it."""
+"""The demo's HTML report: one self-contained file (inline CSS and SVG, nothing fetched)."""
 
 from __future__ import annotations
 
-import html
+from html import escape
 from pathlib import Path
 from typing import Any
 
+from automation.demo.charts import grouped_bars, hbars, lines
+from automation.demo.summary import CHANNELS
+
+CSS = """
+body{font-family:"Apple SD Gothic Neo","Malgun Gothic","Noto Sans KR",sans-serif;margin:2rem auto;
+max-width:1000px;padding:0 1rem;color:#1f2937;line-height:1.5}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;
+border-bottom:2px solid #e5e7eb}h3{font-size:1rem;margin:1.2rem 0 .3rem}
+.muted{color:#6b7280;font-size:.9rem}.cards{display:flex;flex-wrap:wrap;gap:.8rem}
+.card{border:1px solid #e5e7eb;border-radius:6px;padding:.6rem 1rem;min-width:9rem}
+.card b{display:block;font-size:1.4rem}
+table{border-collapse:collapse;font-size:.88rem;margin:.5rem 0}
+th,td{border:1px solid #e5e7eb;padding:.25rem .55rem}th{background:#f3f4f6;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}svg{display:block;margin:.4rem 0}
+svg text{font-size:12px;fill:#374151}svg text.small{font-size:10px}
+.ok{color:#3a9d5d}.bad{color:#b8405e}.empty{color:#6b7280;font-style:italic}
+"""
+
 
 def write_report(results: dict[str, Any], path: Path) -> Path:
-    """Write the funnel and event counts as an HTML page with inline SVG bars."""
-    funnel = results["funnel"]
-    top = max(funnel.values()) or 1
-    bars = "".join(
-        f'<g transform="translate(0,{i * 34})"><text x="0" y="20">{html.escape(stage)}</text>'
-        f'<rect x="190" y="6" width="{max(2, 500 * n / top):.0f}" height="22" fill="#2b6cb0"/>'
-        f'<text x="{200 + 500 * n / top:.0f}" y="22">{n:,}</text></g>'
-        for i, (stage, n) in enumerate(funnel.items())
+    """Write ``results`` as ``path`` (HTML) and return it."""
+    p, people = results["period"], results["people"]
+    body = "".join(
+        [
+            f"<h1>eCRM demo: a synthetic insurer, {results['days']} days</h1>",
+            f'<p class="muted">{escape(p["from"])} – {escape(p["to"])} ({escape(p["timezone"])}),'
+            f" seed {results['seed']}: {people['members_at_start']:,} members and "
+            f"{people['people'] - people['members_at_start']:,} anonymous visitors at the start, "
+            f"{people['members_at_end']:,} members at the end. Everything below was read back "
+            "from the engine's own tables and reports.</p>",
+            _cards(results),
+            _activity(results),
+            _funnel(results),
+            _journeys(results),
+            _channels(results),
+            _suppressions(results),
+            _answers(results),
+            _table2(results),
+            _checks(results),
+        ]
     )
-    rows = "".join(
-        f"<tr><td>{html.escape(t)}</td><td>{n:,}</td></tr>"
-        for t, n in sorted(results["events"].items())
+    page = (
+        '<!doctype html><html lang="ko"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>eCRM demo report</title><style>{CSS}</style></head><body>{body}</body></html>"
     )
-    journey_rows = "".join(
-        f"<tr><td>{html.escape(j)}</td>"
-        + "".join(
-            f"<td>{row.get(c, 0):,}</td>"
-            for c in ("entered", "active", "converted", "exited", "completed", "holdout")
-        )
-        + "</tr>"
-        for j, row in sorted(results.get("journeys", {}).items())
-    )
-    t2 = results["table2"]
-    page = f"""<!doctype html><html lang="ko"><meta charset="utf-8">
-<title>eCRM demo report</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:60em}}td{{padding:2px 12px}}</style>
-<h1>eCRM demo: {results["days"]} days</h1>
-<h2>Conversion funnel</h2>
-<svg width="820" height="{34 * len(funnel)}" role="img" aria-label="funnel">{bars}</svg>
-<h2>Events through ingest ({results["events_total"]:,})</h2>
-<table>{rows}</table>
-<h2>Journeys</h2>
-<table><tr><th>journey</th><th>entered</th><th>active</th><th>converted</th><th>exited</th><th>completed</th><th>holdout</th></tr>{journey_rows}</table>
-<h2>Table-2 group</h2>
-<p>{t2["customers"]} members aged 28–40 with children:
-{t2["avg_page_views_per_30_days"]:.1f} page views per 30 days,
-{t2["visits_per_week"]:.2f} visits a week.</p>
-</html>"""
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _cards(r: dict[str, Any]) -> str:
+    total = r["campaigns"]["total"]
+    cards = [
+        ("people", r["people"]["people"]),
+        ("events", r["events"]["total"]),
+        ("messages decided", total["decided"]),
+        ("sent", total["sent"]),
+        ("opened (people)", total["opened"]),
+        ("clicked", total["clicked"]),
+        ("policies bought", r["did"].get("policy_purchased", 0)),
+        ("renewed", r["did"].get("policy_renewed", 0)),
+    ]
+    return (
+        '<div class="cards">'
+        + "".join(f'<div class="card"><b>{n:,}</b>{escape(label)}</div>' for label, n in cards)
+        + "</div>"
+    )
+
+
+def _activity(r: dict[str, Any]) -> str:
+    d = r["daily"]
+    events = d["events"]
+    return (
+        "<h2>Day by day</h2><h3>Website events (pages and log-ins)</h3>"
+        + lines(d["days"], [("web", events["web"])])
+        + "<h3>Messages sent, by channel</h3>"
+        + lines(d["days"], list(d["sent"].items()))
+        + "<h3>Answers (opens, clicks, replies, calls, unsubscribes) and policies bought or "
+        "renewed</h3>"
+        + lines(d["days"], [("answers", events["responses"]), ("policies", events["policies"])])
+    )
+
+
+def _funnel(r: dict[str, Any]) -> str:
+    rungs = r["funnel"]["rungs"]
+    rows = [[x["rung"], _n(x["reached"]), _pct(x["rate"]), _n(x["moved_in"])] for x in rungs]
+    return (
+        "<h2>Conversion funnel</h2>"
+        '<p class="muted">People active in the period, by the highest rung reached; the ladder '
+        "only climbs, so each rung is at most the one below.</p>"
+        + hbars([(x["rung"], x["reached"]) for x in rungs])
+        + _table(["rung", "reached", "rate", "moved in"], rows)
+    )
+
+
+def _journeys(r: dict[str, Any]) -> str:
+    journeys = [j for j in r["journeys"]["journeys"] if j["entered"]]
+    rows = []
+    for j in journeys:
+        up = j["uplift"]
+        rows.append(
+            [
+                j["journey"],
+                _n(j["entered"]),
+                _n(j["converted"]),
+                _pct(j["goal_rate"]),
+                _arm(up["treatment"]),
+                _arm(up["control"]) if up["control"]["entered"] else "no holdout",
+                _points(up["uplift"]),
+            ]
+        )
+    held = [j for j in journeys if j["uplift"]["control"]["entered"]]
+    uplift = ""
+    if held:
+        uplift = "<h3>Goal rate: treated against holdout</h3>" + grouped_bars(
+            [j["journey"] for j in held],
+            [
+                ("treated", [100 * (j["uplift"]["treatment"]["rate"] or 0) for j in held]),
+                ("holdout", [100 * (j["uplift"]["control"]["rate"] or 0) for j in held]),
+            ],
+            fmt="{:.1f}%",
+        )
+    steps = "".join(
+        f"<h3>{escape(j['journey'])}: steps</h3>"
+        + hbars([(s["state"], s["reached"]) for s in j["steps"]], colour="#3a9d5d")
+        for j in journeys
+    )
+    return (
+        "<h2>Journeys</h2>"
+        + _table(
+            ["journey", "entered", "converted", "goal rate", "treated", "holdout", "uplift"], rows
+        )
+        + uplift
+        + steps
+    )
+
+
+def _channels(r: dict[str, Any]) -> str:
+    by = {c["channel"]: c for c in r["campaigns"]["channels"]}
+    names = [c for c in CHANNELS if c in by]
+    figures = ("sent", "delivered", "opened", "clicked", "replied", "converted")
+    rows = [[c, *(_n(by[c][f]) for f in ("decided", *figures, "suppressed_total"))] for c in names]
+    shown = ("sent", "opened", "clicked", "replied", "converted")
+    series = [(f, [by[c][f] for c in names]) for f in shown]
+    campaigns = [
+        [
+            str(x.get("journey")),
+            str(x.get("channel")),
+            *(_n(x[f]) for f in ("decided", "sent", "opened", "clicked", "replied", "converted")),
+        ]
+        for x in r["campaigns"]["rows"]
+    ]
+    return (
+        "<h2>Campaigns by channel</h2>"
+        + grouped_bars(names, series)
+        + _table(["channel", "decided", *figures, "suppressed"], rows)
+        + "<h3>By journey and channel</h3>"
+        + _table(
+            ["journey", "channel", "decided", "sent", "opened", "clicked", "replied", "converted"],
+            campaigns,
+        )
+    )
+
+
+def _suppressions(r: dict[str, Any]) -> str:
+    reasons = r["reasons"]
+    suppressed = list(reasons.get("suppressed", {}).items())
+    deferred = list(reasons.get("deferred", {}).items())
+    return (
+        "<h2>Contact policy</h2><h3>Suppressed, by reason</h3>"
+        + hbars(suppressed, colour="#b8405e")
+        + "<h3>Still deferred at the end, by reason</h3>"
+        + hbars(deferred, colour="#e07b39")
+    )
+
+
+def _answers(r: dict[str, Any]) -> str:
+    did, tasks = r["did"], r["call_tasks"]
+    labels = {
+        "email_opened": "opened an e-mail",
+        "email_clicked": "clicked a link",
+        "unsubscribed": "unsubscribed (one-click)",
+        "scanned": "mail fetched by a link scanner",
+        "sms_delivered": "SMS delivered",
+        "sms_failed": "SMS refused by the carrier",
+        "sms_replied": "replied to an SMS",
+        "unsubscribed_sms": "opted out of SMS (080)",
+        "signup": "signed up on the site",
+        "policy_purchased": "bought a policy",
+        "policy_renewed": "renewed a maturing policy",
+        "came_back": "dormant, came back after a mail",
+    }
+    rows = [[text, _n(did.get(key, 0))] for key, text in labels.items()]
+    return (
+        "<h2>What the customers and the agent did</h2>"
+        '<p class="muted">Opens and clicks went through the tracking routes of the mails in '
+        "the sink; SMS reports and replies through the gateway callback; calls through the "
+        "task routes with an agent key.</p>"
+        + _table(["answer", "times"], rows)
+        + "<h3>Call tasks by outcome</h3>"
+        + hbars(sorted(tasks.items(), key=lambda kv: (-kv[1], kv[0])), colour="#1b4b9b")
+    )
+
+
+def _table2(r: dict[str, Any]) -> str:
+    w = r["table2"]
+    facts = [
+        ["customers in the group", _n(w["group_customers"]), ""],
+        ["visitors among them", _n(w["visitors"]), ""],
+        [
+            "page views per visitor (30 days)",
+            f"{w['page_views_per_visitor_per_30_days']:.1f}",
+            "25",
+        ],
+        ["visits a week per visitor", f"{w['visits_per_week_per_visitor']:.2f}", "2.2"],
+    ]
+    charts = "".join(
+        f"<h3>{title}</h3>"
+        + hbars(
+            [(s.get("name") or s["key"], 100 * s["share"]) for s in w[key][:6]],
+            colour="#7a5cc2",
+            fmt="{:.1f}%",
+        )
+        for title, key in (
+            ("Content preference", "content_preference"),
+            ("Category preference", "category_preference"),
+            ("Product preference", "product_preference"),
+        )
+    )
+    return (
+        "<h2>Web log: the seed's table-2 group</h2>"
+        f'<p class="muted">Members aged 28–40 with children, {escape(w["period"]["from"])} – '
+        f"{escape(w['period']['to'])}; the seed's figures on the right.</p>"
+        + _table(["figure", "replay", "seed table 2"], facts)
+        + charts
+    )
+
+
+def _checks(r: dict[str, Any]) -> str:
+    m, f = r["messages"], r["files"]
+    checks = [
+        ("every sent e-mail is a file in the sink", m.get("email:sent", 0) == f["eml"]),
+        ("every sent SMS is a file in the outbox", m.get("sms:sent", 0) == f["sms"]),
+        ("no event left unprocessed", r["events"]["unprocessed"] == 0),
+        ("no event failed", r["events"]["failed"] == 0),
+        ("no actor failed", r["engine"]["actor_failures"] == 0),
+    ]
+    items = "".join(
+        f'<li class="{"ok" if ok else "bad"}">{"✔" if ok else "✘"} {escape(text)}</li>'
+        for text, ok in checks
+    )
+    return f"<h2>Checks</h2><ul>{items}</ul>"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"n" if i else ""}">{escape(str(c))}</td>' for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _arm(arm: dict[str, Any]) -> str:
+    return f"{arm['converted']:,}/{arm['entered']:,} ({_pct(arm['rate'])})"
+
+
+def _n(value: Any) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _pct(rate: Any) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _points(diff: Any) -> str:
+    return "–" if diff is None else f"{diff * 100:+.1f} pt"
