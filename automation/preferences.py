@@ -391,6 +391,8 @@ def score(
     signals: list[list[Any]], now: datetime, half_life: float, gap: timedelta | None = None
 ) -> tuple[int, list[str]]:
     """The prospect score as of ``now`` and its reasons, newest first."""
+    # Plain datetimes: pendulum's subtraction dominated a rescore of every customer.
+    now = datetime.fromtimestamp(now.timestamp(), UTC)
     gap = gap if gap is not None else timedelta(minutes=get_settings().session_gap_minutes)
     since = now - timedelta(days=PROSPECT_WINDOW_DAYS)
     live = [(s[0], s[1], parse_time(s[2])) for s in signals if s[0] in RULES]
