@@ -250,6 +250,12 @@ def top(entries: dict[str, dict[str, Any]], half_life: float) -> str | None:
     return ranked[0][0] if ranked else None
 
 
+def ranked(attributes: dict[str, Any], kind: str) -> list[str]:
+    """A customer's ``kind`` (content, category, product) keys, most preferred first."""
+    entries = _entries((attributes.get("preferences") or {}).get(kind))
+    return [key for key, _ in _ranked(entries, half_life_days())]
+
+
 def _ranked(
     entries: dict[str, dict[str, Any]], half_life: float
 ) -> list[tuple[str, dict[str, Any]]]:

@@ -388,3 +388,26 @@ def test_a_broken_template_fails_at_publish_not_at_send(
     result = CliRunner().invoke(app, ["journeys", "validate", str(journey)])
     assert result.exit_code == 1
     assert f"{journey}:9:" in result.output and "nickname" in result.output
+
+
+def test_the_recommendation_follows_what_the_customer_prefers(
+    database: str, smtp: Callable
+) -> None:
+    import automation.preferences  # noqa: F401  (the step that keeps preferences)
+    from automation.models import Product
+
+    server = smtp()
+    world = _world()
+    with session_scope() as s:
+        s.add(Product(product_code="EDU-CARE", name="에듀케어", category="insurance", md_pick=True))
+        s.add(Product(product_code="CHILD-CI", name="어린이 CI보험", category="insurance"))
+    mid = _message("email", "product_recommendation")
+    assert deliver(mid).status == "sent"
+    assert "에듀케어" in server.received[-1]["Subject"]  # nothing viewed yet: the MD pick
+    for _ in range(2):
+        world.send("product_view", "C1", product="CHILD-CI")
+    world.send("product_view", "C1", product="EDU-CARE")
+    clock.advance(timedelta(days=1))
+    second = _message("email", "product_recommendation", "m2", journey="other")
+    assert deliver(second).status == "sent"
+    assert "어린이 CI보험" in server.received[-1]["Subject"]

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from automation import clock
 from automation.models import Customer, Event, Message, Policy, Product
+from automation.preferences import ranked
 
 RECENT_DAYS = 90
 VIEW_TYPES = ("page_view", "content_view", "product_view")
@@ -101,24 +102,13 @@ def _policy(session: Session, policy_id: Any) -> dict[str, Any] | None:
 def _recommended(
     session: Session, customer: Customer, policy: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """The product the customer looked at most and does not hold; else an MD pick."""
+    """The product the customer prefers most (recency-weighted views, kept by the
+    preferences step) and does not hold; else an MD pick they do not hold."""
     held = {
         p.product_code
         for p in session.exec(select(Policy).where(Policy.customer_id == customer.customer_id))
     }
-    since = clock.now() - timedelta(days=RECENT_DAYS)
-    viewed = Counter(
-        str(e.properties["product"])
-        for e in session.exec(
-            select(Event).where(
-                Event.customer_id == customer.customer_id,
-                Event.type == "product_view",
-                col(Event.occurred_at) >= since,
-            )
-        )
-        if e.properties.get("product")
-    )
-    for code, _ in viewed.most_common():
+    for code in ranked(customer.attributes or {}, "product"):
         product = session.get(Product, code)
         if product is not None and code not in held:
             return _product(product)
