@@ -53,7 +53,6 @@ from automation.processing import add_step
 from automation.profile import POLICY_TYPES
 from automation.sql import among
 
-HALF_LIFE_DAYS = 30.0  # default of the setting ``preference_half_life_days``
 TOP_N = 10  # keys kept per preference kind: bounds the JSON
 VIEW_TYPES = frozenset({"page_view", "content_view", "product_view"})
 KINDS = ("content", "category", "product")
@@ -167,7 +166,7 @@ add_step(apply_preferences, prepare=prepare_preferences, rank=20)
 
 def half_life_days() -> float:
     """The preferences' and the prospect score's half-life, in days."""
-    return float(getattr(get_settings(), "preference_half_life_days", HALF_LIFE_DAYS))
+    return get_settings().preference_half_life_days
 
 
 # --- preferences ----------------------------------------------------------------------

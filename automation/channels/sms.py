@@ -212,10 +212,7 @@ def _reason(response: httpx.Response) -> str:
 def sender_number() -> str:
     """The pre-registered calling number (발신번호) the SMS is sent from."""
     settings = get_settings()
-    from automation.channels.templates import DEFAULT_SENDER_PHONE
-
-    number = getattr(settings, "sms_sender_number", "") or getattr(settings, "sender_phone", "")
-    return re.sub(r"\D", "", number or DEFAULT_SENDER_PHONE)
+    return re.sub(r"\D", "", settings.sms_sender_number or settings.sender_phone)
 
 
 def callback_url() -> str:
@@ -248,8 +245,7 @@ def gateway_for(url: str) -> SmsGateway:
     if url.startswith("file://"):
         return FileGateway(Path(url.removeprefix("file://") or "."))
     if url.startswith(("http://", "https://")):
-        timeout = float(getattr(get_settings(), "sms_timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
-        return HttpGateway(url, timeout=timeout)
+        return HttpGateway(url, timeout=get_settings().sms_timeout_seconds)
     from automation.errors import ConfigError
 
     raise ConfigError(f"SMS_URL must be file://DIR or http(s)://…, not {url!r}")

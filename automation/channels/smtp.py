@@ -327,7 +327,7 @@ def _by_code(code: int, reason: str) -> DeliveryError:
 def _envelope(msg: EmailMessage) -> tuple[str, list[str], bytes]:
     # Serialised with the message's own policy (see automation.channels.email: it keeps
     # List-Unsubscribe readable); bounces go to BOUNCE_ADDRESS, else the From address.
-    bounce = getattr(get_settings(), "bounce_address", "") or extract_sender(msg)
+    bounce = get_settings().bounce_address or extract_sender(msg)
     recipients = extract_recipients(msg)
     if not bounce or not recipients:
         raise PermanentDeliveryError("the message has no From or no recipient")

@@ -55,13 +55,6 @@ from automation.errors import AutomationError
 
 Channel = Literal["email", "sms"]
 
-# Defaults for the sender's details; a setting of the same name wins when present.
-DEFAULT_SENDER_NAME = "교보생명"
-DEFAULT_SENDER_ADDRESS = "ecrm@example.com"
-DEFAULT_SENDER_PHONE = "1588-0000"
-DEFAULT_SENDER_POSTAL_ADDRESS = "서울특별시 종로구 종로 1"
-DEFAULT_OPT_OUT_PHONE = "080-000-0000"
-
 AD_MARK = "(광고)"
 PARTS: dict[str, tuple[str, ...]] = {"email": (".html", ".txt"), "sms": (".txt",)}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}", re.IGNORECASE)
@@ -102,22 +95,21 @@ class _Part:
 
 
 def sender() -> dict[str, str]:
-    """The sender's details the footers print (settings, else the defaults)."""
+    """The sender's details the footers print (the ``SENDER_*`` settings)."""
     settings = get_settings()
     return {
-        "name": getattr(settings, "sender_name", "") or DEFAULT_SENDER_NAME,
-        "address": getattr(settings, "sender_address", "") or DEFAULT_SENDER_ADDRESS,
-        "phone": getattr(settings, "sender_phone", "") or DEFAULT_SENDER_PHONE,
-        "postal_address": getattr(settings, "sender_postal_address", "")
-        or DEFAULT_SENDER_POSTAL_ADDRESS,
-        "opt_out_phone": getattr(settings, "opt_out_phone", "") or DEFAULT_OPT_OUT_PHONE,
+        "name": settings.sender_name,
+        "address": settings.sender_address,
+        "phone": settings.sender_phone,
+        "postal_address": settings.sender_postal_address,
+        "opt_out_phone": settings.opt_out_phone,
     }
 
 
 def site_url() -> str:
     """Base of the insurer's web site the templates link to (``SITE_URL`` or ``PUBLIC_URL``)."""
     settings = get_settings()
-    return str(getattr(settings, "site_url", "") or settings.public_url).rstrip("/")
+    return (settings.site_url or settings.public_url).rstrip("/")
 
 
 def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
