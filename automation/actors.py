@@ -6,8 +6,6 @@ Importing this module builds the broker from settings, so ``dramatiq worker``
 
 from __future__ import annotations
 
-import logging
-
 import dramatiq
 
 from automation import processing
@@ -15,7 +13,6 @@ from automation.broker import get_broker
 
 get_broker()
 processing.load_steps()
-log = logging.getLogger(__name__)
 
 
 # Failures are recorded per event and retried by the relay, not by re-running the
@@ -31,13 +28,9 @@ def process_events(event_pks: list[int]) -> None:
 @dramatiq.actor(queue_name="messages", max_retries=0)
 def deliver_messages(message_ids: list[int]) -> None:
     """Deliver messages by id; those not waiting (sent, claimed elsewhere) are skipped."""
-    from automation.delivery.deliver import deliver
+    from automation.delivery.deliver import deliver_many
 
-    for message_id in message_ids:
-        try:
-            deliver(message_id)
-        except Exception:  # one message's bug must not hold the others back
-            log.exception("message %s: delivery failed", message_id)
+    deliver_many(message_ids)
 
 
 ALL = [process_events, deliver_messages]

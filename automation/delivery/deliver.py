@@ -35,11 +35,34 @@ S = MessageStatus
 
 def deliver(message_id: int) -> ledger.Outcome:
     """Deliver one message if it is waiting and its time has come; else do nothing."""
+    outcome, sent = _deliver_one(message_id)
+    _record_sent([sent] if sent else [])
+    return outcome
+
+
+def deliver_many(message_ids: list[int]) -> list[ledger.Outcome]:
+    """Deliver several messages (what one actor message carries); one message's bug does
+    not hold the others back, and their ``email_sent`` events go to ingest together."""
+    outcomes, sent = [], []
+    for message_id in message_ids:
+        try:
+            outcome, event = _deliver_one(message_id)
+        except Exception as exc:
+            log.exception("message %s: delivery failed", message_id)
+            outcome, event = ledger.Outcome(message_id, "error", f"{type(exc).__name__}"), None
+        outcomes.append(outcome)
+        if event:
+            sent.append(event)
+    _record_sent(sent)
+    return outcomes
+
+
+def _deliver_one(message_id: int) -> tuple[ledger.Outcome, dict[str, Any] | None]:
     now = clock.now()
     with session_scope() as session:
         conn = session.connection()
         if not ledger.claim(conn, message_id, now):
-            return ledger.Outcome(message_id, "skipped")
+            return ledger.Outcome(message_id, "skipped"), None
         message = session.get(Message, message_id)
         assert message is not None
         customer = session.exec(
@@ -47,9 +70,12 @@ def deliver(message_id: int) -> ledger.Outcome:
         ).one()
         outcome, work = _prepare(session, message, customer, now)
         if outcome is not None:
-            return outcome
+            return outcome, None
     assert work is not None
-    return _send(message_id, message.channel, work, now)
+    outcome = _send(message_id, message.channel, work, now)
+    if outcome.status == S.SENT.value and message.channel == "email":
+        return outcome, _sent_event(message)  # the e-mail-unresponsive segment counts these
+    return outcome, None
 
 
 def _prepare(
@@ -106,30 +132,27 @@ def _send(message_id: int, channel: str, work: Any, now: datetime) -> ledger.Out
         ledger.settle(
             session.connection(), message_id, S.SENT, clock.now(), provider_id=provider_id
         )
-        message = session.get(Message, message_id)
-    if channel == "email" and message is not None:
-        _sent_event(message)  # the e-mail-unresponsive segment counts sends without opens
     return ledger.Outcome(message_id, S.SENT.value)
 
 
-def _sent_event(message: Message) -> None:
-    ingest(
-        [
-            {
-                "event_id": f"sent:{message.id}",
-                "type": "email_sent",
-                "occurred_at": clock.now().isoformat(),
-                "customer_id": message.customer_id,
-                "properties": {
-                    "message_id": message.id,
-                    "template": message.template,
-                    "journey_id": message.journey_id,
-                    "enrollment_id": message.enrollment_id,
-                },
-            }
-        ],
-        source="delivery",
-    )
+def _sent_event(message: Message) -> dict[str, Any]:
+    return {
+        "event_id": f"sent:{message.id}",
+        "type": "email_sent",
+        "occurred_at": clock.now().isoformat(),
+        "customer_id": message.customer_id,
+        "properties": {
+            "message_id": message.id,
+            "template": message.template,
+            "journey_id": message.journey_id,
+            "enrollment_id": message.enrollment_id,
+        },
+    }
+
+
+def _record_sent(events: list[dict[str, Any]]) -> None:
+    if events:
+        ingest(events, source="delivery")
 
 
 def _transient(message_id: int, attempts: int, reason: str, now: datetime) -> ledger.Outcome:

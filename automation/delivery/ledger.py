@@ -86,7 +86,6 @@ def retry_at(attempts: int, now: datetime) -> datetime:
 def already_sent(conn: Connection, message: Message, timezone: str, now: datetime) -> Sent:
     """What the customer was sent, for the frequency caps: today (their day) and in 7 days."""
     m = _messages
-    at = m.c.sent_at.is_not(None)
     when = func.coalesce(m.c.sent_at, m.c.updated_at)
     local_midnight = clock.to_utc(pendulum.instance(now).in_tz(timezone).start_of("day"))
     week = now - timedelta(days=7)
@@ -99,8 +98,7 @@ def already_sent(conn: Connection, message: Message, timezone: str, now: datetim
     ).where(
         m.c.customer_id == message.customer_id,
         m.c.id != message.id,
-        m.c.status.in_(COUNTED),
-        or_(at, m.c.status == S.SENDING.value),
+        m.c.status.in_(COUNTED),  # a sent message has sent_at; a sending one, updated_at
     )
     row = conn.execute(query).one()
     return Sent(*(int(v) for v in row))
