@@ -15,7 +15,7 @@ from automation.db import session_scope
 from automation.errors import AuthError, ValidationError
 from automation.models import ApiKey, Scope
 
-_cache: dict[str, tuple[float, str | None]] = {}
+_cache: dict[str, tuple[float, tuple[str, str] | None]] = {}  # digest → (expiry, (scope, name))
 _cache_lock = threading.Lock()
 
 
@@ -42,15 +42,24 @@ def check_key(key: str | None, *scopes: Scope) -> str:
     """The scope of ``key`` if it is valid for one of ``scopes`` (admin passes everywhere)."""
     if not key:
         raise AuthError("missing X-API-Key header")
-    scope = _lookup(key)
-    if scope is None:
+    found = _lookup(key)
+    if found is None:
         raise AuthError("unknown or revoked API key")
+    scope = found[0]
     if scope != Scope.ADMIN and scope not in scopes:
         raise AuthError(f"this key has the '{scope}' scope; this route needs {' or '.join(scopes)}")
     return scope
 
 
-def _lookup(key: str) -> str | None:
+def key_name(key: str | None) -> str:
+    """The name a valid key was created with (an agent's identity, say)."""
+    found = _lookup(key) if key else None
+    if found is None:
+        raise AuthError("unknown or revoked API key")
+    return found[1]
+
+
+def _lookup(key: str) -> tuple[str, str] | None:
     # Keys are checked on every batch; a short cache keeps the database out of the hot
     # path, and revocation takes effect within api_key_cache_seconds.
     digest = _hash(key)
@@ -60,12 +69,15 @@ def _lookup(key: str) -> str | None:
     if hit and hit[0] > time.monotonic():
         return hit[1]
     with session_scope() as session:
-        scope = session.exec(
-            select(ApiKey.scope).where(ApiKey.key_hash == digest, col(ApiKey.revoked_at).is_(None))
+        row = session.exec(
+            select(ApiKey.scope, ApiKey.name).where(
+                ApiKey.key_hash == digest, col(ApiKey.revoked_at).is_(None)
+            )
         ).first()
+    found = (row[0], row[1]) if row else None
     with _cache_lock:
-        _cache[digest] = (time.monotonic() + ttl, scope)
-    return scope
+        _cache[digest] = (time.monotonic() + ttl, found)
+    return found
 
 
 def forget_cache() -> None:

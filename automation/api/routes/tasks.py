@@ -9,7 +9,6 @@ customer is the pipeline's business, not this route's.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import datetime
 from typing import Annotated, Any
@@ -22,8 +21,10 @@ from sqlmodel import Session, col, select
 from automation import clock
 from automation.api.deps import AgentKey
 from automation.db import session_scope
+from automation.errors import AuthError
 from automation.ingest import ingest
-from automation.models import ApiKey, CallTask, Customer, Message
+from automation.keys import key_name
+from automation.models import CallTask, Customer, Message
 from automation.processing import process_events
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,10 @@ _tasks = CallTask.__table__  # type: ignore[attr-defined]
 
 def current_agent(_scope: AgentKey, x_api_key: Annotated[str | None, Header()] = None) -> str:
     """The calling key's name (``AgentKey`` has checked the key and its scope)."""
-    digest = hashlib.sha256((x_api_key or "").encode()).hexdigest()
-    with session_scope() as session:
-        name = session.exec(
-            select(ApiKey.name).where(ApiKey.key_hash == digest, col(ApiKey.revoked_at).is_(None))
-        ).first()
-    if name is None:  # revoked since the scope check's cache entry
-        raise HTTPException(401, detail="unknown or revoked API key")
-    return name
+    try:
+        return key_name(x_api_key)
+    except AuthError as exc:
+        raise HTTPException(401, detail=str(exc)) from None
 
 
 Agent = Annotated[str, Depends(current_agent)]
