@@ -24,7 +24,11 @@ class Published:
 def publish_files(paths: list[Path], *, builtin: bool = False) -> list[Published]:
     """Validate every file first, then save every segment in one transaction. A changed
     definition takes effect at the next refresh (or the next event of a member)."""
-    specs = [spec for path in paths for spec in load_file(path)]
+    return publish_specs([spec for path in paths for spec in load_file(path)], builtin=builtin)
+
+
+def publish_specs(specs: list[SegmentSpec], *, builtin: bool = False) -> list[Published]:
+    """Save validated segments in one transaction."""
     with session_scope() as session:
         return [_save(session, spec, builtin) for spec in specs]
 
