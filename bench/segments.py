@@ -424,14 +424,10 @@ def change_customers(bare: Bare, world: World, n: int, customers: int) -> tuple[
 
 
 def publish_segments() -> None:
-    from automation.db import session_scope
     from automation.segments import registry
     from automation.segments.spec import load_text
 
-    specs = load_text(SEGMENTS_YAML, "bench-segments.yaml")
-    with session_scope() as session:
-        for spec in specs:
-            registry._save(session, spec, builtin=False)
+    registry.publish_specs(load_text(SEGMENTS_YAML, "bench-segments.yaml"))
 
 
 def measure(name: str, count: int, unit: str, work: Callable[[], T]) -> tuple[Figure, T]:
