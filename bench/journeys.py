@@ -43,13 +43,12 @@ import argparse
 import json
 import multiprocessing
 import os
-import resource
 import secrets
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -58,6 +57,15 @@ from typing import Any, TypeVar
 
 import orjson
 import psycopg
+from _common import (
+    BenchError,
+    Figure,
+    check,
+    measure,
+    peak_rss_mib,
+    pg_reachable,
+    recreate_pg_database,
+)
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_DB = "automation_bench_journeys"
@@ -131,24 +139,6 @@ class Journeys:
     versions: dict[str, int]
 
 
-@dataclass(slots=True)
-class Figure:
-    """One timed phase: ``count`` things (``unit``) in ``seconds``."""
-
-    name: str
-    count: int
-    unit: str
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
-
-    def line(self) -> str:
-        rate = f"{self.rate:>10,.0f} {self.unit}/s"
-        return f"{self.name:<30} {self.count:>9,} {self.unit:<11} {self.seconds:8.2f} s {rate}"
-
-
 # ---------------------------------------------------------------- set-up
 
 
@@ -160,22 +150,6 @@ def parse_args() -> argparse.Namespace:
         "--processes", type=int, default=2, help="processes of the parallel run (1: skip it)"
     )
     return parser.parse_args()
-
-
-def pg_reachable(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
-
-
-def recreate_pg_database(admin_url: str, name: str) -> str:
-    """Drop and create ``name``; return its URL."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def choose_database() -> tuple[str, bool]:
@@ -437,15 +411,6 @@ def ingest_all(events: list[dict[str, Any]]) -> list[int]:
 
 def chunks(items: list[T], size: int = CHUNK) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def measure(name: str, count: int, unit: str, work: Callable[[], T]) -> tuple[Figure, T]:
-    """Time ``work()``, print the figure, return it with what ``work`` returned."""
-    started = time.perf_counter()
-    result = work()
-    figure = Figure(name, count, unit, time.perf_counter() - started)
-    print(figure.line(), flush=True)
-    return figure, result
 
 
 # ---------------------------------------------------------------- 1. bulk entry
@@ -782,19 +747,6 @@ def parallel_worker(work: list[list[int]], warm: list[int], reports: Any, go: An
 
 
 # ---------------------------------------------------------------- report
-
-
-class BenchError(Exception):
-    """A phase did not do what it should (customers not moved, rows missing…)."""
-
-
-def check(ok: bool, message: str) -> None:
-    if not ok:
-        raise BenchError(message)
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def rounded(value: float | None, digits: int = 1) -> float | None:

@@ -50,12 +50,10 @@ import argparse
 import json
 import os
 import random
-import resource
 import secrets
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -64,6 +62,15 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
+from _common import (
+    BenchError,
+    Figure,
+    check,
+    measure,
+    peak_rss_mib,
+    pg_reachable,
+    recreate_pg_database,
+)
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_DB = "automation_bench_scheduler"
@@ -94,24 +101,6 @@ states:
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class Figure:
-    """One timed phase: ``count`` things (``unit``) in ``seconds``."""
-
-    name: str
-    count: int
-    unit: str
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
-
-    def line(self) -> str:
-        rate = f"{self.rate:>10,.0f} {self.unit}/s"
-        return f"{self.name:<34} {self.count:>9,} {self.unit:<8} {self.seconds:8.3f} s {rate}"
-
-
 # ---------------------------------------------------------------- set-up
 
 
@@ -124,22 +113,6 @@ def parse_args() -> argparse.Namespace:
         "--customers", type=int, default=0, help="customers (default: max(size, timers) / 5)"
     )
     return parser.parse_args()
-
-
-def pg_reachable(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
-
-
-def recreate_pg_database(admin_url: str, name: str) -> str:
-    """Drop and create ``name``; return its URL."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def configure() -> str:
@@ -391,15 +364,6 @@ def insert_timers(
             bare.copy("timers", TIMER_COLUMNS, timers)
 
 
-def measure(name: str, count: int, unit: str, work: Callable[[], T]) -> tuple[Figure, T]:
-    """Time ``work()``, print the figure, return it with what ``work`` returned."""
-    started = time.perf_counter()
-    result = work()
-    figure = Figure(name, count, unit, time.perf_counter() - started)
-    print(figure.line(), flush=True)
-    return figure, result
-
-
 # ---------------------------------------------------------------- 1. maturity
 
 
@@ -606,19 +570,6 @@ def timers_phase(
 
 
 # ---------------------------------------------------------------- report
-
-
-class BenchError(Exception):
-    """A phase did not do what it should (events missing, timers not fired…)."""
-
-
-def check(ok: bool, message: str) -> None:
-    if not ok:
-        raise BenchError(message)
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def report(maturity: MaturityResult, timers: TimersResult) -> None:

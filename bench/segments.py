@@ -52,12 +52,10 @@ import argparse
 import json
 import os
 import random
-import resource
 import secrets
 import sys
-import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -66,6 +64,15 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import psycopg
+from _common import (
+    BenchError,
+    Figure,
+    check,
+    measure,
+    peak_rss_mib,
+    pg_reachable,
+    recreate_pg_database,
+)
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_DB = "automation_bench_segments"
@@ -112,24 +119,6 @@ segments:
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class Figure:
-    """One timed phase: ``count`` things (``unit``) in ``seconds``."""
-
-    name: str
-    count: int
-    unit: str
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
-
-    def line(self) -> str:
-        rate = f"{self.rate:>10,.0f} {self.unit}/s"
-        return f"{self.name:<36} {self.count:>9,} {self.unit:<9} {self.seconds:8.3f} s {rate}"
-
-
 # ---------------------------------------------------------------- set-up
 
 
@@ -141,22 +130,6 @@ def parse_args() -> argparse.Namespace:
         "--changed", type=int, default=-1, help="customers changed before the refresh (1%%)"
     )
     return parser.parse_args()
-
-
-def pg_reachable(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
-
-
-def recreate_pg_database(admin_url: str, name: str) -> str:
-    """Drop and create ``name``; return its URL."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def configure() -> str:
@@ -430,15 +403,6 @@ def publish_segments() -> None:
     registry.publish_specs(load_text(SEGMENTS_YAML, "bench-segments.yaml"))
 
 
-def measure(name: str, count: int, unit: str, work: Callable[[], T]) -> tuple[Figure, T]:
-    """Time ``work()``, print the figure, return it with what ``work`` returned."""
-    started = time.perf_counter()
-    result = work()
-    figure = Figure(name, count, unit, time.perf_counter() - started)
-    print(figure.line(), flush=True)
-    return figure, result
-
-
 # ---------------------------------------------------------------- hand-written SQL
 
 PARENTS_WHERE = "c.has_children AND c.birth_date <= %(youngest)s AND c.birth_date > %(oldest)s"
@@ -632,19 +596,6 @@ def refresh_phase(bare: Bare, world: World, params: dict[str, Any], changed: int
 
 
 # ---------------------------------------------------------------- report
-
-
-class BenchError(Exception):
-    """A phase did not do what it should (members differ, events missing…)."""
-
-
-def check(ok: bool, message: str) -> None:
-    if not ok:
-        raise BenchError(message)
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def report(size: int, fill: Fill, again: Refresh, history: Fill) -> None:
