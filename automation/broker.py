@@ -11,6 +11,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from automation.config import get_settings
 from automation.errors import ConfigError
+from automation.replay_clock import ReplayClock
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -18,18 +19,23 @@ _current: Broker | None = None
 
 
 def build_broker(url: str) -> Broker:
-    """A new broker for ``url`` (``stub://``, ``redis://…``, ``amqp://…``)."""
+    """A new broker for ``url`` (``stub://``, ``redis://…``, ``amqp://…``), carrying a
+    replay's clock to its workers (``replay_clock.py``)."""
+    broker: Broker
     if url.startswith("stub"):
-        return StubBroker()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+        broker = StubBroker()
+    elif url.startswith(("redis://", "rediss://", "unix://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url)
-    if url.startswith(("amqp://", "amqps://")):
+        broker = RedisBroker(url=url)
+    elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        return RabbitmqBroker(url=url, confirm_delivery=True)
-    raise ConfigError(f"BROKER_URL '{url}' is not stub://, redis://… or amqp://…")
+        broker = RabbitmqBroker(url=url, confirm_delivery=True)
+    else:
+        raise ConfigError(f"BROKER_URL '{url}' is not stub://, redis://… or amqp://…")
+    broker.add_middleware(ReplayClock())
+    return broker
 
 
 def get_broker() -> Broker:

@@ -1,8 +1,9 @@
 """The one clock every module asks for "now".
 
 ``AUTOMATION_NOW`` freezes it at start-up; tests, the demo and ``tick --at`` freeze
-or move it. Times are pendulum ``DateTime`` in UTC; reason in the business zone
-with :func:`local`.
+or move it. A worker thread can follow another process's replayed clock for the length
+of one actor message (:func:`following`, see ``replay_clock.py``). Times are pendulum
+``DateTime`` in UTC; reason in the business zone with :func:`local`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ _lock = threading.Lock()
 _frozen: pendulum.DateTime | None = None
 _offset = timedelta(0)
 _initialised = False
+_thread = threading.local()  # .at: the replayed time this thread follows, if any
 
 
 def _ensure_initialised() -> None:
@@ -40,8 +42,32 @@ def now() -> pendulum.DateTime:
     frozen = _frozen
     if frozen is not None:
         return frozen
+    followed = getattr(_thread, "at", None)
+    if followed is not None:
+        return followed
     current = pendulum.now("UTC")
     return current + _offset if _offset else current
+
+
+def replayed() -> pendulum.DateTime | None:
+    """Now, if this process's clock is frozen or moved (a replay, a test, ``tick --at``,
+    or a thread following one); None on real time."""
+    _ensure_initialised()
+    if _frozen is None and not _offset and getattr(_thread, "at", None) is None:
+        return None
+    return now()
+
+
+def follow(at: datetime | None) -> bool:
+    """Make this thread's clock read ``at`` until :func:`follow` (None); only a process on
+    real time follows (a frozen or moved clock is the process's own replay). True if it
+    now follows."""
+    _ensure_initialised()
+    if at is None or _frozen is not None or _offset:
+        _thread.at = None
+        return False
+    _thread.at = to_utc(at)
+    return True
 
 
 def local(tz: str | None = None) -> pendulum.DateTime:

@@ -128,11 +128,29 @@ def due_for_relay(now: datetime, limit: int = 5000, grace_seconds: int | None = 
 
 
 def offered(conn: Connection, ids: list[int], now: datetime) -> None:
-    """Note that queued messages were offered again now (once per grace period)."""
+    """Note that waiting messages were offered to a worker now (queued ones once per
+    grace period; a deferred one offered after its time shows as on its way)."""
     m = _messages
     conn.execute(
-        update(m).where(m.c.id.in_(ids), m.c.status == S.QUEUED.value).values(updated_at=now)
+        update(m)
+        .where(m.c.id.in_(ids), m.c.status.in_([S.QUEUED.value, S.DEFERRED.value]))
+        .values(updated_at=now)
     )
+
+
+def on_their_way(conn: Connection) -> int:
+    """Messages offered to a worker and not settled yet: being sent, queued and offered
+    (processing stamps ``updated_at`` on the messages it publishes; bulk entry leaves
+    it empty for the relay), or deferred and offered after their time came."""
+    m = _messages
+    query = select(func.count()).where(
+        or_(
+            m.c.status == S.SENDING.value,
+            (m.c.status == S.QUEUED.value) & m.c.updated_at.is_not(None),
+            (m.c.status == S.DEFERRED.value) & (m.c.deliver_after <= m.c.updated_at),
+        )
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def resolve_stuck(now: datetime) -> int:

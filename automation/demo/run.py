@@ -5,8 +5,9 @@ mail, clicking, replying, buying) through the real routes; the website's visits 
 posted to ``POST /v1/events``; the scheduler's jobs run (``_run_jobs``); the agent
 works the call queue; and the customers who were sent something decide how they will
 answer it. After each step the real actors process the events and deliver what the
-journeys decided (``pump.py``), so e-mails land in the sink, SMS in the outbox and
-calls in ``call_tasks``.
+journeys decided (``pump.py``; with a Redis or RabbitMQ broker, separate worker
+processes do it and the demo waits for them, ``workers.py``), so e-mails land in the
+sink, SMS in the outbox and calls in ``call_tasks``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from automation.demo.responses import answer_sent, renew_policy
 from automation.demo.results import collect
 from automation.demo.summary import print_summary
 from automation.demo.web import Visit, day_of_visits
+from automation.demo.workers import WorkerPool
 from automation.demo.world import DemoError, World, api_client
 from automation.journeys.bulk import enter_matching
 from automation.journeys.registry import builtin_files, publish_files
@@ -65,22 +67,24 @@ def run_demo(
 
         upgrade("head")
         _refuse_used_database()
-        with api_client() as client:
-            world = _start(random.Random(seed), client, customers, days)
+        with api_client() as client, _engine_workers(out) as pump:
+            world = _start(random.Random(seed), client, pump, customers, days)
             replay(world, days, console)
             results = collect(world, START, days, seed)
+            engine = _engine_line(pump)
     print_summary(results, console)
     report = write_report(results, out / "report.html")
     console.print(
         f"\nHTML report: {report.resolve()}\ne-mails: {Path(get_settings().email_outbox).resolve()}"
-        f"\nSMS: {sms_outbox().resolve()}\nreplayed in {time.monotonic() - began:.0f} s",
+        f"\nSMS: {sms_outbox().resolve()}\n{engine}\nreplayed in {time.monotonic() - began:.0f} s",
         highlight=False,
     )
     return results
 
 
-def _start(rng: random.Random, client: TestClient, customers: int, days: int) -> World:
-    pump = Pump()
+def _start(
+    rng: random.Random, client: TestClient, pump: Pump | WorkerPool, customers: int, days: int
+) -> World:
     seeded = seed.seed(rng, customers, START, days)
     publish_files(builtin_files())
     world = World(
@@ -188,6 +192,30 @@ def _status(world: World) -> str:
 
 def _local_noon(day: Any) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, 12, tz=get_settings().timezone)
+
+
+def _engine_line(pump: Pump | WorkerPool) -> str:
+    if isinstance(pump, Pump):
+        return "engine: the real actors, worked off in the demo's process (stub broker)"
+    url = make_url(get_settings().broker_url).render_as_string(hide_password=True)
+    return (
+        f"engine: {pump.processes} worker processes on {url}, waited on for "
+        f"{pump.waited:.0f} s (log: {pump.log_file})"
+    )
+
+
+@contextmanager
+def _engine_workers(out: Path) -> Iterator[Pump | WorkerPool]:
+    """The stub broker worked off in the demo's thread (the embedded default), or
+    separate worker processes on the Redis or RabbitMQ named in the settings."""
+    if get_settings().broker_url.startswith("stub"):
+        yield Pump()
+        return
+    pool = WorkerPool(out / "workers.log")
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 @contextmanager

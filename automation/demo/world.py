@@ -19,6 +19,7 @@ from automation.api.app import create_app
 from automation.demo.agenda import Agenda
 from automation.demo.people import Person
 from automation.demo.pump import Pump
+from automation.demo.workers import WorkerPool
 from automation.errors import AutomationError
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class World:
 
     rng: random.Random
     people: list[Person]
-    pump: Pump
+    pump: Pump | WorkerPool
     client: TestClient
     agenda: Agenda = field(default_factory=Agenda)
     work_mail: set[str] = field(default_factory=set)  # customers behind a link scanner

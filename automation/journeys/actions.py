@@ -82,6 +82,7 @@ def _message(
         channel=action.kind,
         template=action.args.get("template"),
         payload=payload,
+        updated_at=clock.now(),  # offered: processing publishes it after the commit
     )
     session.add(message)
     session.flush()

@@ -1,0 +1,126 @@
+"""The demo's workers on a real broker: separate ``dramatiq`` processes, waited for.
+
+With ``AUTOMATION_BROKER_URL`` set to Redis or RabbitMQ the replay runs as production
+does: the demo publishes, and worker processes started here (``python -m dramatiq
+automation.actors``, what ``automation worker`` runs) process the events and deliver
+the messages. They run on real time and follow the replay's clock through the
+messages they take (``replay_clock.py``).
+
+Calling the pool waits until the engine is idle: no event left unprocessed and no
+message on its way (``ledger.on_their_way``), seen twice in a row, since a delivery
+records its ``email_sent`` event a moment after the message is marked sent. The
+database is the judge, not the broker: RabbitMQ counts only the messages no worker
+has taken yet.
+
+Workers take events and deliveries in whatever order their threads run, so the same
+seed gives close but not identical numbers here; the embedded default (``pump.py``)
+repeats them exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dramatiq import Broker, Message, Middleware
+from sqlalchemy import func, select
+
+from automation.broker import build_broker, use_broker
+from automation.config import get_settings
+from automation.db import get_engine
+from automation.delivery.ledger import on_their_way
+from automation.models import Event
+
+POLL = 0.01  # seconds between looks at the database
+IDLE_TIMEOUT = 120.0  # seconds the engine may stay busy before the demo gives up
+# An idle Redis consumer polls with a growing back-off up to the worker timeout
+# (dramatiq's default, 1 s); the replay waits on the workers hundreds of times.
+WORKER_TIMEOUT_MS = 50
+
+
+class _Published(Middleware):
+    """Counts what this process published (the workers' own publishing is theirs)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def after_enqueue(self, broker: Broker, message: Message[Any], delay: int | None) -> None:
+        self.count += 1
+
+
+class WorkerPool:
+    """Worker processes on the configured broker; calling it waits until they are idle."""
+
+    def __init__(self, log_file: Path, processes: int = 2, threads: int = 2) -> None:
+        # The demo's own publishing (ingest, jobs) goes to the broker the workers read.
+        self.broker = use_broker(build_broker(get_settings().broker_url))
+        self._published = _Published()
+        self.broker.add_middleware(self._published)
+        self._idle_at = -1  # the publish count when the engine was last seen idle
+        self.waited = 0.0  # seconds spent waiting on the workers
+        self.log_file = log_file
+        self._log = log_file.open("ab")
+        env = os.environ | {"dramatiq_worker_timeout": str(WORKER_TIMEOUT_MS)}
+        command = [sys.executable, "-m", "dramatiq", "automation.actors"]
+        command += ["--processes", str(processes), "--threads", str(threads)]
+        self.process = subprocess.Popen(
+            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=os.getcwd()
+        )
+        self.processes = processes
+
+    @property
+    def failures(self) -> int:
+        """Events whose processing raised (the workers log the traceback)."""
+        query = select(func.count()).where(Event.last_error.is_not(None))  # type: ignore[union-attr]
+        with get_engine().connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def __call__(self) -> None:
+        """Wait until every stored event is processed and no message is on its way."""
+        from automation.demo.world import DemoError
+
+        if self._published.count == self._idle_at:
+            return  # nothing published since the engine was idle: it still is
+        began = time.monotonic()
+        deadline = began + IDLE_TIMEOUT
+        idle_looks = 0
+        while idle_looks < 2:
+            if self.process.poll() is not None:
+                raise DemoError(
+                    f"the worker processes stopped (exit {self.process.returncode}); "
+                    f"see {self.log_file}"
+                )
+            if self._busy():
+                idle_looks = 0
+                if time.monotonic() > deadline:
+                    raise DemoError(f"the workers were still busy after {IDLE_TIMEOUT:.0f} s")
+            else:
+                idle_looks += 1
+            time.sleep(POLL)
+        # Workers publish only while working a message, so the count is final here.
+        self._idle_at = self._published.count
+        self.waited += time.monotonic() - began
+
+    def _busy(self) -> int:
+        waiting = select(func.count()).where(
+            Event.processed_at.is_(None),  # type: ignore[union-attr]
+            Event.last_error.is_(None),  # type: ignore[union-attr]
+        )
+        with get_engine().connect() as conn:
+            return int(conn.execute(waiting).scalar_one()) + on_their_way(conn)
+
+    def close(self) -> None:
+        """Stop the workers (SIGTERM: dramatiq finishes the messages in hand)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        self.broker.close()
