@@ -441,6 +441,7 @@ def _reason(rule: str, key: str | None, times: list[datetime], points: int) -> s
 
 
 def _scored(signals: list[list[Any]], now: datetime, half_life: float) -> dict[str, Any]:
+    now = datetime.fromtimestamp(now.timestamp(), UTC)  # plain: pendulum's arithmetic is slow
     since = now - timedelta(days=PROSPECT_WINDOW_DAYS)
     # Signals out of the window can never count again: drop them from the row.
     signals = [s for s in signals if parse_time(s[2]) >= since]

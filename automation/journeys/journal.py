@@ -10,9 +10,11 @@ the rest of its work.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, TextClause, event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from automation.models import Timer, Transition
@@ -44,7 +46,39 @@ def _write(session: Session) -> None:
     conn = session.connection()
     for name, table in _TABLES.items():
         if rows.get(name):
-            conn.execute(table.insert(), rows[name])
+            if conn.dialect.name == "postgresql":
+                _insert_arrays(conn, table, rows[name])
+            else:
+                conn.execute(table.insert(), rows[name])
+
+
+def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One ``INSERT … SELECT FROM unnest(arrays)``: a statement and one parameter per
+    column, however many rows (an executemany bound every value of every row through
+    SQLAlchemy's type processing: a tenth of a transition's time, profiled)."""
+    columns = [c for c in table.columns if c.name in rows[0]]
+    query = _ARRAY_INSERTS.get((table.name, tuple(c.name for c in columns)))
+    if query is None:
+        casts = ", ".join(
+            f"CAST(:{c.name} AS {c.type.compile(dialect=conn.dialect)}[])" for c in columns
+        )
+        names = ", ".join(c.name for c in columns)
+        query = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({casts})")
+        _ARRAY_INSERTS[(table.name, tuple(c.name for c in columns))] = query
+    params = {c.name: [_plain(row[c.name]) for row in rows] for c in columns}
+    conn.execute(query, params)
+
+
+def _plain(value: Any) -> Any:
+    # The UTC times the engine keeps, as plain datetimes (what the driver adapts).
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: every time needs a zone")
+        return datetime(*value.utctimetuple()[:6], value.microsecond, tzinfo=UTC)
+    return value
+
+
+_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], TextClause] = {}
 
 
 @event.listens_for(Session, "after_rollback")
