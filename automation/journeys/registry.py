@@ -90,13 +90,18 @@ def compiled(session: Session, version_id: int) -> Compiled:
     cache_key = keys.get(version_id)
     if cache_key is not None and cache_key in _compiled:
         return _compiled[cache_key]
-    version = session.get(JourneyVersion, version_id)
-    if version is None:
+    # The checksum alone: loading the version row parsed its whole spec once per chunk.
+    checksum = session.exec(
+        select(JourneyVersion.checksum).where(JourneyVersion.id == version_id)
+    ).first()
+    if checksum is None:
         raise NotFound(f"journey version {version_id} does not exist")
-    cache_key = keys[version_id] = (str(session.get_bind().url), version_id, version.checksum)
+    cache_key = keys[version_id] = (str(session.get_bind().url), version_id, checksum)
     hit = _compiled.get(cache_key)
     if hit is not None:
         return hit
+    version = session.get(JourneyVersion, version_id)
+    assert version is not None
     built = compile_version(version_id, from_stored(version.spec))
     with _lock:
         return _compiled.setdefault(cache_key, built)
