@@ -288,3 +288,37 @@ def test_on_postgresql_and_a_real_broker_separate_workers_follow_the_replay(
     assert (
         eml == results["files"]["eml"] == len(list((tmp_path / "outbox" / "email").glob("*.eml")))
     )
+
+
+def test_the_demo_offers_again_what_a_lost_broker_message_left_waiting(
+    postgres_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event stored whose broker message never came (published nowhere here): the
+    pool notices that nothing moves, the relay offers it again, a worker processes it."""
+    from automation.demo import workers
+    from automation.ingest import ingest
+    from tests.conftest import make_broker
+
+    make_broker("redis", monkeypatch).close()
+    monkeypatch.setattr(workers, "STALL_SECONDS", 0.5)
+    with clock.frozen_at(START):
+        event = {
+            "event_id": "lost-1",
+            "type": "page_view",
+            "occurred_at": START.isoformat(),
+            "visitor_id": "v-lost",
+            "properties": {"url": "https://example.com/"},
+        }
+        ingest([event], publish=False)
+        pool = workers.WorkerPool(tmp_path / "workers.log", processes=1, threads=1)
+        try:
+            pool()
+        finally:
+            pool.close()
+    from automation.db import get_engine
+
+    with get_engine().connect() as conn:
+        processed = conn.execute(
+            text("SELECT processed_at FROM events WHERE event_id = 'lost-1'")
+        ).scalar_one()
+    assert processed is not None and clock.to_utc(processed) == START

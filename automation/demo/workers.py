@@ -19,6 +19,7 @@ repeats them exactly.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -37,6 +38,8 @@ from automation.models import Event
 
 POLL = 0.01  # seconds between looks at the database
 IDLE_TIMEOUT = 120.0  # seconds the engine may stay busy before the demo gives up
+STALL_SECONDS = 10.0  # no progress this long: the work waiting is offered again
+log = logging.getLogger(__name__)
 # An idle Redis consumer polls with a growing back-off up to the worker timeout
 # (dramatiq's default, 1 s); the replay waits on the workers hundreds of times.
 WORKER_TIMEOUT_MS = 50
@@ -87,16 +90,23 @@ class WorkerPool:
             return  # nothing published since the engine was idle: it still is
         began = time.monotonic()
         deadline = began + IDLE_TIMEOUT
-        idle_looks = 0
+        idle_looks, last, changed_at = 0, -1, began
         while idle_looks < 2:
             if self.process.poll() is not None:
                 raise DemoError(
                     f"the worker processes stopped (exit {self.process.returncode}); "
                     f"see {self.log_file}"
                 )
-            if self._busy():
+            busy = self._busy()
+            now = time.monotonic()
+            if busy:
                 idle_looks = 0
-                if time.monotonic() > deadline:
+                if busy != last:
+                    last, changed_at = busy, now
+                elif now - changed_at > STALL_SECONDS:
+                    self._offer_again()
+                    changed_at = now
+                if now > deadline:
                     raise DemoError(f"the workers were still busy after {IDLE_TIMEOUT:.0f} s")
             else:
                 idle_looks += 1
@@ -104,6 +114,20 @@ class WorkerPool:
         # Workers publish only while working a message, so the count is final here.
         self._idle_at = self._published.count
         self.waited += time.monotonic() - began
+
+    def _offer_again(self) -> None:
+        """Nothing moved for a while: a broker message was lost (a worker killed, a
+        flushed queue). The relays offer what waits again, as the scheduler's relay jobs
+        would once their grace period passed, which the replay's stopped clock never
+        lets happen; processing and delivery skip whatever is already done."""
+        from automation.delivery.relay import relay_messages
+        from automation.relay import relay
+
+        log.warning(
+            "the engine made no progress for %s s: offering what waits again", STALL_SECONDS
+        )
+        relay(grace_seconds=0)
+        relay_messages(grace_seconds=0)
 
     def _busy(self) -> int:
         waiting = select(func.count()).where(
