@@ -20,7 +20,7 @@ from collections.abc import Callable
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from automation import clock, metrics
+from automation import array_updates, clock, metrics
 from automation.config import get_settings
 from automation.db import session_scope
 from automation.models import Event
@@ -28,6 +28,7 @@ from automation.publish import publish_events, publish_messages
 from automation.sql import retry_conflicts
 
 log = logging.getLogger(__name__)
+assert array_updates.MODELS  # imported for its flush listeners (PostgreSQL)
 _events = Event.__table__  # type: ignore[attr-defined]
 
 Step = Callable[[Session, Event], None]

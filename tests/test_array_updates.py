@@ -1,0 +1,77 @@
+"""Changed rows written as one array UPDATE (PostgreSQL) or by the ORM (SQLite) read
+back the same: every change, ``updated_at`` moved, nothing else touched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from sqlalchemy import event, text
+from sqlalchemy.orm.attributes import flag_modified
+
+from automation import array_updates, clock, db
+from automation.db import session_scope
+from automation.models import Customer
+
+T0 = pendulum.datetime(2026, 9, 1, 9, tz="Asia/Seoul")
+
+
+def test_changed_customers_are_written_and_the_rest_kept(database: str) -> None:
+    with clock.frozen_at(T0), session_scope() as session:
+        for n in range(3):
+            session.add(
+                Customer(
+                    customer_id=f"C{n}", name=f"고객{n}", attributes={"a": n}, email_consent=True
+                )
+            )
+    later = T0.add(hours=2)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            statements.append(statement)
+
+    event.listen(db.get_engine(), "before_cursor_execute", seen)
+    with clock.frozen_at(later), session_scope() as session:
+        c0, c1 = session.get(Customer, "C0"), session.get(Customer, "C1")
+        assert c0 is not None and c1 is not None
+        c0.name, c0.attributes = "바뀐 이름", {"a": 10, "b": ["x"]}
+        c1.attributes["a"] = 11  # changed in place, then flagged
+        flag_modified(c1, "attributes")
+        c1.sms_consent_at = later
+        session.add_all([c0, c1])
+    event.remove(db.get_engine(), "before_cursor_execute", seen)
+    if database.startswith("postgresql"):  # a statement per set of changed columns
+        assert len(statements) == 2 and all("unnest" in q for q in statements), statements
+    assert array_updates.MODELS
+    with db.get_engine().connect() as conn:
+        rows: dict[str, Any] = {
+            r.customer_id: r
+            for r in conn.execute(
+                text(
+                    "SELECT customer_id, name, attributes, email_consent, sms_consent_at, "
+                    "updated_at FROM customers ORDER BY customer_id"
+                )
+            )
+        }
+
+    def attrs(row: Any) -> Any:
+        import json
+
+        return row.attributes if isinstance(row.attributes, dict) else json.loads(row.attributes)
+
+    assert rows["C0"].name == "바뀐 이름" and attrs(rows["C0"]) == {"a": 10, "b": ["x"]}
+    assert attrs(rows["C1"]) == {"a": 11} and rows["C1"].name == "고객1"
+    assert clock.to_utc(_aware(rows["C1"].sms_consent_at)) == later
+    assert all(rows[c].email_consent for c in rows)  # untouched columns kept
+    assert clock.to_utc(_aware(rows["C0"].updated_at)) == later
+    assert clock.to_utc(_aware(rows["C1"].updated_at)) == later
+    assert clock.to_utc(_aware(rows["C2"].updated_at)) == T0  # not changed, not written
+
+
+def _aware(value: Any) -> Any:
+    from datetime import UTC, datetime
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
