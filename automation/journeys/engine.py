@@ -59,6 +59,12 @@ def prepare(session: Session, events: list[Event]) -> None:
         )
         for enrollment in session.exec(query):
             active[enrollment.customer_id].append(enrollment)
+    journeys = session.info["journeys"].values()
+    registry.remember_versions(
+        session,
+        {e.version_id for found in active.values() for e in found}
+        | {j.latest_version_id for j in journeys if j.latest_version_id},
+    )
 
 
 def apply_journeys(session: Session, event: Event) -> None:

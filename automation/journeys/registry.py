@@ -81,6 +81,20 @@ def publish(session: Session, spec: JourneySpec, source: str) -> Published:
     return Published(spec.journey_id, version.version, created=True)
 
 
+def remember_versions(session: Session, version_ids: set[int]) -> None:
+    """Read the checksums of these versions in one query, so :func:`compiled` finds the
+    machines this session needs without a query each (``engine.prepare``, per chunk)."""
+    if not version_ids:
+        return
+    keys: dict[int, tuple[str, int, str]] = session.info.setdefault("version_keys", {})
+    url = str(session.get_bind().url)
+    query = select(JourneyVersion.id, JourneyVersion.checksum).where(
+        col(JourneyVersion.id).in_(sorted(version_ids))
+    )
+    for version_id, checksum in session.exec(query):
+        keys[version_id] = (url, version_id, checksum)  # type: ignore[index]
+
+
 def compiled(session: Session, version_id: int) -> Compiled:
     """The machine of a version; versions never change, so it is built once per process
     (keyed by database, id and checksum: tests and tools may point one process at
