@@ -158,7 +158,6 @@ def apply_preferences(session: Session, event: Event) -> None:
         del new["preferred_channel"]
     if new != attrs:
         customer.attributes = new  # a new dict: the JSON column sees the change
-        session.add(customer)
 
 
 add_step(apply_preferences, prepare=prepare_preferences, rank=20)

@@ -111,7 +111,6 @@ def apply_profile(session: Session, event: Event) -> None:
         _record_policy(session, customer, event)
     elif event.type in POLICY_STATUS:
         _set_policy_status(session, event)
-    session.add(customer)
 
 
 def promote(customer: Customer, stage: LifecycleStage) -> bool:

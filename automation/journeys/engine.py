@@ -191,7 +191,8 @@ def enter_state(
 ) -> None:
     """Do the state's actions, set its timers, and take its branch or split at once."""
     state = compiled.spec.state(enrollment.state)
-    session.add(enrollment)
+    if enrollment not in session:  # add() walks the cascades even for a row it holds
+        session.add(enrollment)
     if enrollment.id is None:
         session.flush()  # the enrollment's id names its messages and timers
     for action in state.actions:
