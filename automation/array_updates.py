@@ -12,14 +12,15 @@ unnest(arrays)``, one statement per set of changed columns. A column with a Pyth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, TextClause, event, inspect, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from automation.models import Customer, Enrollment
+from automation.sql import column_arrays, unnest
 
 MODELS: tuple[type, ...] = (Customer, Enrollment)
 _KEY = "array_updates"
@@ -71,7 +72,8 @@ def _write(session: Session, flush_context: UOWTransaction) -> None:
     for (model, keys), rows in groups:
         table = inspect(model).local_table
         columns = [table.columns[k] for k in keys]
-        conn.execute(_query(table.name, columns, conn.dialect), _arrays(columns, rows, conn))
+        params = column_arrays(columns, rows, conn.dialect)
+        conn.execute(_query(table.name, columns, conn.dialect), params)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -79,34 +81,16 @@ def _forget(session: Session) -> None:
     session.info.pop(_KEY, None)
 
 
-def _query(name: str, columns: list[Column[Any]], dialect: Any) -> TextClause:
+def _query(name: str, columns: list[Column[Any]], dialect: Dialect) -> TextClause:
     key = (name, tuple(c.key for c in columns))
     query = _QUERIES.get(key)
     if query is None:
         (pk,) = [c for c in columns if c.primary_key]
-        casts = ", ".join(f"CAST(:{c.key} AS {c.type.compile(dialect=dialect)}[])" for c in columns)
         names = ", ".join(c.key for c in columns)
         sets = ", ".join(f"{c.key} = v.{c.key}" for c in columns if not c.primary_key)
         query = text(
-            f"UPDATE {name} AS t SET {sets} FROM unnest({casts}) AS v({names}) "
+            f"UPDATE {name} AS t SET {sets} FROM {unnest(columns, dialect)} AS v({names}) "
             f"WHERE t.{pk.key} = v.{pk.key}"
         )
         _QUERIES[key] = query
     return query
-
-
-def _arrays(columns: list[Column[Any]], rows: list[dict[str, Any]], conn: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for column in columns:
-        process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        values = [row[column.key] for row in rows]
-        if process is not None:
-            values = [process(v) for v in values]
-        params[column.key] = [_plain(v) for v in values]
-    return params
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime) and type(value) is not datetime:
-        return datetime(*value.utctimetuple()[:6], value.microsecond, tzinfo=UTC)
-    return value

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import String, Table, any_, bindparam
+from sqlalchemy import Column, String, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import OperationalError
 
 T = TypeVar("T")
@@ -31,6 +31,26 @@ def among(dialect: str, column: Any, values: list[str]) -> Any:
     if dialect == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
     return column.in_(values)
+
+
+def unnest(columns: list[Column[Any]], dialect: Dialect) -> str:
+    """``unnest(CAST(:a AS type[]), …)`` over ``columns`` (PostgreSQL): rows as one array
+    parameter per column, filled by :func:`column_arrays`."""
+    casts = ", ".join(f"CAST(:{c.key} AS {c.type.compile(dialect=dialect)}[])" for c in columns)
+    return f"unnest({casts})"
+
+
+def column_arrays(
+    columns: list[Column[Any]], rows: list[dict[str, Any]], dialect: Dialect
+) -> dict[str, list[Any]]:
+    """Each column's values over ``rows``, bound as the column's type binds them (aware
+    times to UTC, naive ones refused; JSON serialised), for :func:`unnest`."""
+    params: dict[str, list[Any]] = {}
+    for column in columns:
+        values = [row[column.key] for row in rows]
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        params[column.key] = [process(v) for v in values] if process else values
+    return params
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:

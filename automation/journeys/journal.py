@@ -10,7 +10,6 @@ the rest of its work.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, TextClause, event, text
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from automation.models import Timer, Transition
+from automation.sql import column_arrays, unnest
 
 _TABLES = {
     "transitions": Transition.__table__,  # type: ignore[attr-defined]
@@ -55,32 +55,17 @@ def _write(session: Session) -> None:
 def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """One ``INSERT … SELECT FROM unnest(arrays)``: a statement and one parameter per
     column, however many rows (an executemany bound every value of every row through
-    SQLAlchemy's type processing: a tenth of a transition's time, profiled)."""
-    columns = [c for c in table.columns if c.name in rows[0]]
-    query = _ARRAY_INSERTS.get((table.name, tuple(c.name for c in columns)))
+    SQLAlchemy's statement machinery: a tenth of a transition's time, profiled)."""
+    columns = [c for c in table.columns if c.key in rows[0]]
+    key = (table.name, tuple(c.key for c in columns))
+    query = _ARRAY_INSERTS.get(key)
     if query is None:
-        casts = ", ".join(
-            f"CAST(:{c.name} AS {c.type.compile(dialect=conn.dialect)}[])" for c in columns
+        names = ", ".join(c.key for c in columns)
+        query = text(
+            f"INSERT INTO {table.name} ({names}) SELECT * FROM {unnest(columns, conn.dialect)}"
         )
-        names = ", ".join(c.name for c in columns)
-        query = text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({casts})")
-        _ARRAY_INSERTS[(table.name, tuple(c.name for c in columns))] = query
-    params = {c.name: [_plain(row[c.name]) for row in rows] for c in columns}
-    conn.execute(query, params)
-
-
-def _plain(value: Any) -> Any:
-    # The UTC times the engine keeps, as plain datetimes (what the driver adapts).
-    if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: every time needs a zone")
-        return datetime(*value.utctimetuple()[:6], value.microsecond, tzinfo=UTC)
-    return value
+        _ARRAY_INSERTS[key] = query
+    conn.execute(query, column_arrays(columns, rows, conn.dialect))
 
 
 _ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], TextClause] = {}
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_KEY, None)
