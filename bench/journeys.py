@@ -62,9 +62,11 @@ from _common import (
     Figure,
     check,
     measure,
+    note_autovacuum,
     peak_rss_mib,
     pg_reachable,
     recreate_pg_database,
+    use_database,
 )
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -171,20 +173,10 @@ def choose_database() -> tuple[str, bool]:
 def configure() -> Target:
     """Choose the database, export the settings (no broker: processing runs here), migrate."""
     database_url, owned = choose_database()
-    os.environ["AUTOMATION_DATABASE_URL"] = database_url
-    os.environ["AUTOMATION_BROKER_URL"] = "stub://"
-    os.environ.setdefault("AUTOMATION_SECRET_KEY", "bench-" + secrets.token_hex(16))
-    from automation.config import reset_settings
-    from automation.migrate import upgrade
-
-    reset_settings()
-    upgrade("head", database_url=database_url)
+    use_database(database_url)
     if database_url.startswith("sqlite"):
         return Target(database_url, "sqlite", owned)
-    with psycopg.connect(psycopg_url(database_url)) as conn:
-        row = conn.execute("SHOW autovacuum").fetchone()
-    if row and row[0] == "off":
-        print("note: autovacuum is off on this server: the bench runs ANALYZE after set-up")
+    note_autovacuum(psycopg_url(database_url), "ANALYZE after set-up")
     return Target(database_url, "postgresql", owned)
 
 

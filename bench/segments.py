@@ -55,23 +55,21 @@ import random
 import secrets
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
-import psycopg
 from _common import (
     BenchError,
     Figure,
+    PgBare,
     check,
     measure,
+    own_pg_database,
     peak_rss_mib,
-    pg_reachable,
-    recreate_pg_database,
 )
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -134,56 +132,13 @@ def parse_args() -> argparse.Namespace:
 
 def configure() -> str:
     """(Re)create the bench's database, export the settings (no broker), migrate."""
-    check(pg_reachable(PG_ADMIN_URL), f"PostgreSQL unreachable at {PG_ADMIN_URL}")
-    if os.environ.get("AUTOMATION_DATABASE_URL"):
-        print("note: AUTOMATION_DATABASE_URL is overridden: refreshes scan whole tables")
-    url = recreate_pg_database(PG_ADMIN_URL, BENCH_DB)
-    database_url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    print(f"database: {url} (re-created by the bench)")
-    os.environ["AUTOMATION_DATABASE_URL"] = database_url
-    os.environ["AUTOMATION_BROKER_URL"] = "stub://"
-    os.environ.setdefault("AUTOMATION_SECRET_KEY", "bench-" + secrets.token_hex(16))
-    from automation.config import reset_settings
-    from automation.migrate import upgrade
-
-    reset_settings()
-    upgrade("head", database_url=database_url)
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SHOW autovacuum").fetchone()
-    if row and row[0] == "off":
-        print("note: autovacuum is off on this server: the bench runs VACUUM ANALYZE itself")
-    return url
+    return own_pg_database(
+        PG_ADMIN_URL, BENCH_DB, "refreshes scan whole tables", "VACUUM ANALYZE itself"
+    )
 
 
-class Bare:
-    """A bare psycopg 3 connection (autocommit; explicit transactions)."""
-
-    def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(url, autocommit=True)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.conn.transaction():
-            yield
-
-    def run(self, text: str, params: Any = ()) -> None:
-        self.conn.execute(text, params)
-
-    def rows(self, text: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        return list(self.conn.execute(text, params).fetchall())
-
-    def scalar(self, text: str, params: Any = ()) -> int:
-        row = self.conn.execute(text, params).fetchone()
-        return int(row[0] or 0) if row else 0
-
-    def copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        names = ", ".join(columns)
-        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+class Bare(PgBare):
+    """The bench's bare connection, settled before each timed phase."""
 
     def settle(self, tables: Sequence[str] = TABLES) -> None:
         """Before a timed phase: ``VACUUM ANALYZE`` (autovacuum may be off; what a live
@@ -191,10 +146,7 @@ class Bare:
         visibility map, so no timed run pays for them), then ``CHECKPOINT``, so the
         set-up's WAL does not trigger one in a timed run."""
         self.run(f"VACUUM (ANALYZE) {', '.join(tables)}")
-        try:
-            self.run("CHECKPOINT")
-        except psycopg.errors.InsufficientPrivilege:
-            print("note: CHECKPOINT refused (not superuser): timings may include one")
+        self.checkpoint()
 
 
 def customer_id(i: int) -> str:
