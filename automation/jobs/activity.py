@@ -16,12 +16,10 @@ from sqlalchemy import func, select
 
 from automation import clock
 from automation.config import get_settings
-from automation.db import get_engine
-from automation.jobs.emit import emit
+from automation.jobs.emit import customer_pages, emit
 from automation.models import ActivityStatus, Customer
 
 _customers = Customer.__table__  # type: ignore[attr-defined]
-PAGE = 10_000
 
 
 def run_activity(now: datetime | None = None) -> int:
@@ -47,19 +45,13 @@ def _emit_silent(
 ) -> int:
     c = _customers
     last_seen = func.coalesce(c.c.last_seen_at, c.c.joined_at, c.c.created_at)
-    query = (
-        select(c.c.customer_id, last_seen)
-        .where(c.c.activity_status.in_(statuses), last_seen <= at - silence)
-        .order_by(c.c.customer_id)
+    query = select(c.c.customer_id, last_seen).where(
+        c.c.activity_status.in_(statuses), last_seen <= at - silence
     )
-    emitted, after = 0, ""
-    while True:
-        with get_engine().connect() as conn:
-            page = list(conn.execute(query.where(c.c.customer_id > after).limit(PAGE)))
-        if not page:
-            return emitted
-        emitted += emit([_event(type_, prefix, cid, seen, at) for cid, seen in page])
-        after = page[-1][0]
+    return sum(
+        emit([_event(type_, prefix, cid, seen, at) for cid, seen in page])
+        for page in customer_pages(query)
+    )
 
 
 def _event(

@@ -16,12 +16,10 @@ from sqlalchemy import select
 
 from automation import clock
 from automation.config import get_settings
-from automation.db import get_engine
-from automation.jobs.emit import emit
+from automation.jobs.emit import customer_pages, emit
 from automation.models import Customer
 
 _customers = Customer.__table__  # type: ignore[attr-defined]
-PAGE = 10_000
 
 
 def ad_consent_expires_at(given_at: datetime) -> datetime:
@@ -36,17 +34,11 @@ def run_consent(now: datetime | None = None) -> int:
     valid = timedelta(days=settings.ad_consent_valid_days)
     notice = timedelta(days=settings.ad_consent_notice_days)
     c = _customers
-    query = (
-        select(c.c.customer_id, c.c.ad_consent_at)
-        .where(c.c.ad_consent.is_(True), c.c.ad_consent_at <= at - valid + notice)
-        .order_by(c.c.customer_id)
+    query = select(c.c.customer_id, c.c.ad_consent_at).where(
+        c.c.ad_consent.is_(True), c.c.ad_consent_at <= at - valid + notice
     )
-    emitted, after = 0, ""
-    while True:
-        with get_engine().connect() as conn:
-            page = list(conn.execute(query.where(c.c.customer_id > after).limit(PAGE)))
-        if not page:
-            return emitted
+    emitted = 0
+    for page in customer_pages(query):
         events = []
         for customer_id, given in page:
             expires = ad_consent_expires_at(given)
@@ -54,7 +46,7 @@ def run_consent(now: datetime | None = None) -> int:
             if expires <= at:
                 events.append(_event("ad_consent_expired", customer_id, given, expires, at))
         emitted += emit(events)
-        after = page[-1][0]
+    return emitted
 
 
 def _event(

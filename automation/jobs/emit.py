@@ -8,18 +8,21 @@ whose consent is about to lapse, say) from re-validating the same events each ti
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 
 from automation.db import get_engine
 from automation.ingest import ingest
-from automation.models import Event
+from automation.models import Customer, Event
 from automation.sql import among, chunks
 
 BATCH = 1000
+PAGE = 10_000
 log = logging.getLogger(__name__)
 _events = Event.__table__  # type: ignore[attr-defined]
+_customer_id = Customer.__table__.c.customer_id  # type: ignore[attr-defined]
 
 
 def emit(events: list[dict[str, Any]]) -> int:
@@ -42,3 +45,18 @@ def _known(event_ids: list[str]) -> set[str]:
         dialect = conn.dialect.name
         query = select(_events.c.event_id).where(among(dialect, _events.c.event_id, event_ids))
         return set(conn.execute(query).scalars())
+
+
+def customer_pages(query: Select[Any], page: int = PAGE) -> Iterator[list[Row[Any]]]:
+    """The rows of ``query`` over ``customers`` (first column ``customer_id``), a page
+    at a time in customer-id order; a connection per page, so a long scan holds none
+    while its events are ingested."""
+    after = ""
+    while True:
+        paged = query.where(_customer_id > after).order_by(_customer_id).limit(page)
+        with get_engine().connect() as conn:
+            rows = list(conn.execute(paged))
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
