@@ -131,13 +131,9 @@ def click(token: str, request: Request) -> Response:
 @router.get("/u/{token}")
 def unsubscribe_page(token: str) -> HTMLResponse:
     """The confirmation page; only its POST unsubscribes (scanners follow GET links)."""
-    try:
-        data = read_token(token, "unsubscribe")
-    except BadToken as exc:
-        return _bad_link(str(exc))
-    message = _load(data.message_id)
-    if message is None:
-        return _missing()
+    message = _unsubscribing(token)
+    if isinstance(message, HTMLResponse):
+        return message
     channel = CHANNEL_NAMES.get(message.channel, message.channel)
     body = (
         f"<h1>{channel} 수신 거부</h1>"
@@ -159,13 +155,9 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
 
 
 def _unsubscribe(token: str, request: Request, method: str) -> HTMLResponse:
-    try:
-        data = read_token(token, "unsubscribe")
-    except BadToken as exc:
-        return _bad_link(str(exc))
-    message = _load(data.message_id)
-    if message is None:
-        return _missing()
+    message = _unsubscribing(token)
+    if isinstance(message, HTMLResponse):
+        return message
     event_id = f"unsubscribe:{message.id}"
     props = {
         **message.properties(),
@@ -231,6 +223,15 @@ def _client(request: Request) -> dict[str, Any]:
         "user_agent": request.headers.get("user-agent", "")[:500] or None,
         "ip": request.client.host if request.client else None,
     }
+
+
+def _unsubscribing(token: str) -> MessageFacts | HTMLResponse:
+    """The message an unsubscribe link names, or the page that says why it cannot serve."""
+    try:
+        data = read_token(token, "unsubscribe")
+    except BadToken as exc:
+        return _bad_link(str(exc))
+    return _load(data.message_id) or _missing()
 
 
 def _message(token: str, kind: TokenKind) -> MessageFacts | None:
