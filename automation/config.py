@@ -6,7 +6,7 @@ import functools
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from automation.errors import ConfigError
@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     attribution_window_days: int = 30  # engagement this recent gets a purchase's credit
 
     ingest_batch_max: int = 1000
+    # Bulk entry writes this many pages at once on PostgreSQL: the server's per-row work
+    # (indexes, foreign keys) takes a core per connection.
+    bulk_connections: int = Field(default=2, ge=1, le=16)
     relay_grace_seconds: int = 60
     max_event_attempts: int = 5
     session_gap_minutes: int = 30

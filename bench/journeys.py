@@ -9,9 +9,12 @@ What is measured, in one run:
    timer. ``automation.journeys.bulk.enter_matching`` is timed; enrollments,
    transitions, messages and timers are counted afterwards, and the peak RSS of the
    process is read just after it (this phase runs first, so the figure is its own).
-   Baseline: bare psycopg ``COPY`` of the same four kinds of rows with values computed
-   without the engine (every tenth customer is control), into a copy of the journey,
-   10,000 customers a transaction, as ``enter_matching`` pages.
+   The engine writes its pages over ``BULK_CONNECTIONS`` connections at once (2 by
+   default; 1 on SQLite). Baselines: bare psycopg ``COPY`` of the same four kinds of
+   rows with values computed without the engine (every tenth customer is control),
+   into a copy of the journey, 10,000 customers a transaction, as ``enter_matching``
+   pages: once over one connection, and once over as many connections as the
+   engine (pages dealt in turn, one thread each).
 2. transitions (``--size N``, default 100,000): customers are put in flight in a
    journey that waits for ``email_clicked`` (no messages: the engine alone is
    measured) with ``enter_matching``; one ``email_clicked`` per customer is ingested
@@ -49,6 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -138,6 +142,7 @@ class Journeys:
     transit: str
     bulk: str
     bulk_base: str
+    bulk_parallel: str
     versions: dict[str, int]
 
 
@@ -184,13 +189,15 @@ def publish_journeys(tag: str) -> Journeys:
     """Write the bench's journeys to a temporary directory and publish them."""
     from automation.journeys.registry import publish_files
 
-    transit, bulk, bulk_base = (f"bench-{kind}-{tag}" for kind in ("transit", "bulk", "bulkbase"))
+    kinds = ("transit", "bulk", "bulkbase", "bulkpar")
+    transit, bulk, bulk_base, bulk_parallel = (f"bench-{kind}-{tag}" for kind in kinds)
     with tempfile.TemporaryDirectory(prefix="bench-journeys-") as folder:
         paths = []
         for journey_id, text in (
             (transit, TRANSIT_YAML),
             (bulk, BULK_YAML),
             (bulk_base, BULK_YAML),
+            (bulk_parallel, BULK_YAML),
         ):
             path = Path(folder) / f"{journey_id}.yaml"
             path.write_text(text.format(journey_id=journey_id), encoding="utf-8")
@@ -201,13 +208,16 @@ def publish_journeys(tag: str) -> Journeys:
 
     versions: dict[str, int] = {}
     with session_scope() as session:
-        for journey_id in (transit, bulk, bulk_base):
+        for journey_id in (transit, bulk, bulk_base, bulk_parallel):
             journey = session.get(Journey, journey_id)
             if journey is None or journey.latest_version_id is None:
                 raise BenchError(f"{journey_id} was not published")
             versions[journey_id] = journey.latest_version_id
-    print(f"journeys: {transit} (transitions), {bulk} (bulk entry), {bulk_base} (its baseline)")
-    return Journeys(transit, bulk, bulk_base, versions)
+    print(
+        f"journeys: {transit} (transitions), {bulk} (bulk entry), {bulk_base} and "
+        f"{bulk_parallel} (its baselines)"
+    )
+    return Journeys(transit, bulk, bulk_base, bulk_parallel, versions)
 
 
 # ---------------------------------------------------------------- bare connection
@@ -412,7 +422,9 @@ def chunks(items: list[T], size: int = CHUNK) -> list[list[T]]:
 class BulkResult:
     entry: Figure  # customers entered
     rows: int  # enrollments + transitions + messages + timers written
-    baseline: Figure  # rows
+    baseline: Figure  # rows, one connection
+    parallel: Figure | None  # rows, as many connections as the engine writes over
+    connections: int  # the engine's (BULK_CONNECTIONS on PostgreSQL, 1 on SQLite)
     peak_rss_mib: float
 
     @property
@@ -457,7 +469,8 @@ def check_bulk_counts(what: str, counts: dict[str, int], n: int) -> int:
     return sum(expected.values())
 
 
-def bulk_phase(bare: Bare, journeys: Journeys, tag: str, n: int) -> BulkResult:
+def bulk_phase(bare: Bare, target: Target, journeys: Journeys, tag: str, n: int) -> BulkResult:
+    from automation.config import get_settings
     from automation.journeys.bulk import enter_matching
 
     prefix = f"{tag}b-"
@@ -469,7 +482,9 @@ def bulk_phase(bare: Bare, journeys: Journeys, tag: str, n: int) -> BulkResult:
     )
     bare.analyze()
     where = {"customer.has_children": True, "customer.customer_id": {"starts_with": prefix}}
+    connections = get_settings().bulk_connections if bare.pg else 1
     print(f"bulk entry: {n:,} customers, all matching {json.dumps(where)}")
+    print(f"  written over {connections} connection(s) (BULK_CONNECTIONS; 1 on SQLite)")
     print(f"peak RSS before bulk entry: {peak_rss_mib():.0f} MiB")
     entry, entered = measure(
         "bulk enter_matching()", n, "customers", lambda: enter_matching(journeys.bulk, where)
@@ -485,15 +500,26 @@ def bulk_phase(bare: Bare, journeys: Journeys, tag: str, n: int) -> BulkResult:
         f"{rows / entry.seconds:,.0f} rows/s"
     )
     print(f"peak RSS after bulk entry: {rss:.0f} MiB")
+    pages = baseline_pages(prefix, n)
     version = journeys.versions[journeys.bulk_base]
     baseline, _ = measure(
-        "baseline COPY, 4 row kinds",
+        "baseline COPY, 4 row kinds, 1 connection",
         rows,
         "rows",
-        lambda: bulk_baseline(bare, journeys.bulk_base, version, prefix, n),
+        lambda: bulk_baseline(bare, journeys.bulk_base, version, pages),
     )
     check_bulk_counts("bulk baseline", bulk_counts(bare, journeys.bulk_base, version), n)
-    return BulkResult(entry, rows, baseline, rss)
+    parallel = None
+    if connections > 1:
+        journey, version = journeys.bulk_parallel, journeys.versions[journeys.bulk_parallel]
+        parallel, _ = measure(
+            f"baseline COPY, 4 row kinds, {connections} connections",
+            rows,
+            "rows",
+            lambda: bulk_baseline_parallel(target, journey, version, pages, connections),
+        )
+        check_bulk_counts("parallel bulk baseline", bulk_counts(bare, journey, version), n)
+    return BulkResult(entry, rows, baseline, parallel, connections, rss)
 
 
 ENROLLMENT_COLUMNS = (
@@ -530,13 +556,38 @@ MESSAGE_COLUMNS = (
 TIMER_COLUMNS = ("enrollment_id", "step", "kind", "target", "due_at", "created_at")
 
 
-def bulk_baseline(bare: Bare, journey_id: str, version_id: int, prefix: str, n: int) -> None:
+def baseline_pages(prefix: str, n: int) -> list[tuple[int, list[str]]]:
+    """The bulk set's ids in pages of PAGE, each with its first id's position."""
+    ids = list(customer_ids(prefix, n))
+    return [(start, ids[start : start + PAGE]) for start in range(0, n, PAGE)]
+
+
+def bulk_baseline_parallel(
+    target: Target, journey_id: str, version_id: int, pages: list[Any], connections: int
+) -> None:
+    """:func:`bulk_baseline` on ``connections`` bare connections at once, pages dealt
+    in turn, as the engine writes over BULK_CONNECTIONS."""
+    bares = [Bare(target) for _ in range(connections)]
+    try:
+        with ThreadPoolExecutor(connections) as pool:
+            work = [
+                pool.submit(bulk_baseline, each, journey_id, version_id, pages[i::connections])
+                for i, each in enumerate(bares)
+            ]
+            for done in work:
+                done.result()
+    finally:
+        for each in bares:
+            each.close()
+
+
+def bulk_baseline(
+    bare: Bare, journey_id: str, version_id: int, pages: list[tuple[int, list[str]]]
+) -> None:
     """The rows bulk entry writes, values computed without the engine, COPY per page."""
     now = datetime.now(UTC)
     at, due = bare.stamp(now), bare.stamp(now + timedelta(days=3))
-    ids = list(customer_ids(prefix, n))
-    for start in range(0, n, PAGE):
-        page = ids[start : start + PAGE]
+    for start, page in pages:
         with bare.transaction():
             enrollment_ids = bare.new_ids("enrollments", len(page))
             control = [(start + i) % 10 == 0 for i in range(len(page))]
@@ -766,6 +817,13 @@ def summary(
             "bulk_rows_per_s": rounded(bulk.rows_per_s) if bulk else None,
             "baseline_bulk_rows_per_s": rounded(bulk.baseline.rate) if bulk else None,
             "bulk_ratio": rounded(bulk.rows_per_s / bulk.baseline.rate, 4) if bulk else None,
+            "bulk_connections": bulk.connections if bulk else None,
+            "baseline_bulk_parallel_rows_per_s": rounded(bulk.parallel.rate)
+            if bulk and bulk.parallel
+            else None,
+            "bulk_parallel_ratio": rounded(bulk.rows_per_s / bulk.parallel.rate, 4)
+            if bulk and bulk.parallel
+            else None,
             "peak_rss_mib": round(rss, 1),
         }
     )
@@ -783,7 +841,14 @@ def report(transit: TransitResult, bulk: BulkResult | None) -> None:
     if bulk:
         scaled = bulk.entry.seconds * 1_000_000 / bulk.entry.count
         verdict = "met" if scaled <= 60 else "NOT met"
-        print(f"bulk ratio engine/baseline (rows/s): {bulk.rows_per_s / bulk.baseline.rate:.3f}")
+        ratio = bulk.rows_per_s / bulk.baseline.rate
+        print(f"bulk ratio engine/baseline, 1 connection (rows/s): {ratio:.3f}")
+        if bulk.parallel:
+            ratio = bulk.rows_per_s / bulk.parallel.rate
+            print(
+                f"bulk ratio engine/baseline, {bulk.connections} connections "
+                f"(rows/s, both over the same number): {ratio:.3f}"
+            )
         print(f"target ≤ 60 s per 1,000,000 entrants: {verdict} ({scaled:.1f} s if linear)")
 
 
@@ -804,7 +869,7 @@ def run(args: argparse.Namespace) -> None:
     journeys = publish_journeys(tag)
     bare = Bare(target)
     try:
-        bulk = bulk_phase(bare, journeys, tag, args.bulk) if args.bulk else None
+        bulk = bulk_phase(bare, target, journeys, tag, args.bulk) if args.bulk else None
         rss = bulk.peak_rss_mib if bulk else 0.0
         transit = transit_phase(bare, journeys, tag, args.size, args.processes)
     finally:

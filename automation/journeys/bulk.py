@@ -6,25 +6,37 @@ start state's branches and splits are walked in Python (the same compiled machin
 and the same bucket as the engine); enrollments, their transitions, the first
 messages and timers are written in bulk: COPY on PostgreSQL (ids from one sequence
 call per page), multi-row INSERT on SQLite.
+
+On PostgreSQL the pages are written over ``BULK_CONNECTIONS`` connections at once
+(each page its own transaction), because the server's work per row (indexes and
+foreign-key checks) takes one core per connection while the reader and the planner
+here take little. A failed page stops the entry; the pages already written stay,
+and running it again enters the rest (the re-entry rule keeps out who is in).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, or_, select, text, true
 from sqlalchemy.engine import Connection
 
 from automation import clock
 from automation.conditions import Condition, Facts, compile_condition
+from automation.config import get_settings
 from automation.db import get_engine, session_scope
 from automation.errors import NotFound, ValidationError
 from automation.journeys import registry
 from automation.journeys.compiler import Compiled
 from automation.journeys.engine import bucket
+from automation.journeys.spec import TimerSpec
 from automation.journeys.timing import due_at
 from automation.models import (
     Customer,
@@ -44,21 +56,42 @@ _transitions = Transition.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
 _timers = Timer.__table__  # type: ignore[attr-defined]
 BULK_ACTIONS = {"email", "sms", "call"}
+# What a page writes, table by table, as rows of values in these columns' order.
+ENROLLMENT_COLUMNS = (
+    "id", "journey_id", "version_id", "customer_id", "key", "state", "step", "status",
+    "variant", "control", "last_message_id", "context", "entered_at", "state_entered_at",
+    "exited_at",
+)  # fmt: skip
+TRANSITION_COLUMNS = ("enrollment_id", "version_id", "from_state", "to_state", "trigger", "at")
+MESSAGE_COLUMNS = (
+    "id", "idempotency_key", "enrollment_id", "journey_id", "version_id", "state",
+    "customer_id", "channel", "template", "payload", "status", "created_at",
+)  # fmt: skip
+TIMER_COLUMNS = ("enrollment_id", "step", "kind", "target", "due_at", "created_at")
+_LAST_MESSAGE = ENROLLMENT_COLUMNS.index("last_message_id")
+# Read when no branch needs the whole customer: the id, and what timers are set from.
+_TIMER_FIELDS = ("customer_id", "timezone", "birth_date", "joined_at")
 
 
 @dataclass
 class _Rows:
     """What one page writes, table by table."""
 
-    enrollments: list[dict[str, Any]] = field(default_factory=list)
-    transitions: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    timers: list[dict[str, Any]] = field(default_factory=list)
+    enrollments: list[list[Any]] = field(default_factory=list)
+    transitions: list[tuple[Any, ...]] = field(default_factory=list)
+    messages: list[list[Any]] = field(default_factory=list)
+    timers: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def enter_matching(journey_id: str, where: dict[str, Any] | None = None) -> int:
+def enter_matching(
+    journey_id: str, where: dict[str, Any] | None = None, *, connections: int | None = None
+) -> int:
     """Enter every customer matching ``where`` (a condition) into the journey's latest
-    version, honouring its re-entry rule; returns how many entered."""
+    version, honouring its re-entry rule; returns how many entered.
+
+    ``connections``: how many pages are written at once (default: the
+    ``BULK_CONNECTIONS`` setting on PostgreSQL; always 1 on SQLite, one writer).
+    """
     condition = compile_condition(where or {}, allow_event=False)
     with session_scope() as session:
         journey = session.get(Journey, journey_id)
@@ -68,14 +101,34 @@ def enter_matching(journey_id: str, where: dict[str, Any] | None = None) -> int:
             raise ValidationError(f"journey '{journey_id}' is paused")
         compiled = registry.compiled(session, journey.latest_version_id)
     _check_bulkable(compiled)
-    now = clock.now()
+    engine = get_engine()
+    planner = _Planner(compiled, clock.now(), engine.dialect.name)
+    if engine.dialect.name != "postgresql":
+        connections = 1
+    elif connections is None:
+        connections = get_settings().bulk_connections
+    with closing(_pages(condition, planner.columns(), planner.now)) as pages:
+        if connections <= 1:
+            return sum(planner.enter(page) for page in pages)
+        return _in_parallel(pages, planner.enter, connections)
+
+
+def _in_parallel(pages: Iterator[list[Any]], enter: Callable[[list[Any]], int], n: int) -> int:
+    """``enter`` each page on one of ``n`` threads, at most ``n`` pages in hand at once
+    (the reader waits for the oldest), the first failure raised once the rest stop."""
     total = 0
-    for page in _pages(compiled, condition, now):
-        with get_engine().begin() as conn:
-            entrants = _may_enter(conn, compiled, page, now)
-            if entrants:
-                _write(conn, _plan(conn, compiled, entrants, now))
-        total += len(entrants)
+    pending: deque[Future[int]] = deque()
+    with ThreadPoolExecutor(n, thread_name_prefix="bulk-entry") as pool:
+        try:
+            for page in pages:
+                if len(pending) >= n:
+                    total += pending.popleft().result()
+                pending.append(pool.submit(enter, page))
+            while pending:
+                total += pending.popleft().result()
+        finally:
+            for waiting in pending:
+                waiting.cancel()
     return total
 
 
@@ -106,7 +159,7 @@ def _immediate_closure(compiled: Compiled) -> set[str]:
     return seen
 
 
-def _pages(compiled: Compiled, condition: Condition, now: datetime) -> Iterator[list[Any]]:
+def _pages(condition: Condition, columns: list[Any], now: datetime) -> Iterator[list[Any]]:
     """The matching customers, PAGE at a time.
 
     PostgreSQL: one server-side cursor, so the segment is scanned once whatever the
@@ -114,7 +167,7 @@ def _pages(compiled: Compiled, condition: Condition, now: datetime) -> Iterator[
     scanned the table once per page). SQLite: keyset pages, because a reader held open
     beside the writer would take SQLite's one write lock (``BEGIN IMMEDIATE``).
     """
-    query = select(_customers).where(condition.to_sql(now))
+    query = select(*columns).where(condition.to_sql(now))
     engine = get_engine()
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
@@ -130,6 +183,129 @@ def _pages(compiled: Compiled, condition: Condition, now: datetime) -> Iterator[
             return
         yield page
         after = page[-1].customer_id
+
+
+class _Planner:
+    """Plans and writes pages of entrants into one journey version at one instant.
+
+    What is the same for many customers is worked out once: where a split sends a
+    bucket, when a timer falls due, and the instant and JSON as the database takes
+    them (on PostgreSQL, COPY text; formatting one instant a million times cost more
+    than the rest of the plan).
+    """
+
+    def __init__(self, compiled: Compiled, now: datetime, dialect: str) -> None:
+        self.compiled, self.now, self.pg = compiled, now, dialect == "postgresql"
+        self.stamp: Any = self.time(now)
+        self.context: Any = self.json({"bulk": True})
+        self._splits: dict[tuple[str, int], tuple[str, bool]] = {}
+        self._dues: dict[tuple[int, Any, str], Any] = {}
+        closure = _immediate_closure(compiled)
+        self.branches = any(compiled.spec.state(name).branch for name in closure)
+
+    def time(self, at: datetime) -> Any:
+        return at.isoformat() if self.pg else at
+
+    def json(self, value: dict[str, Any]) -> Any:
+        return orjson.dumps(value).decode() if self.pg else value
+
+    def columns(self) -> list[Any]:
+        """What to read of each customer: all of it when a branch may ask."""
+        if self.branches:
+            return [_customers]
+        return [_customers.c[name] for name in _TIMER_FIELDS]
+
+    def enter(self, page: list[Any]) -> int:
+        """One page in one transaction: who may enter, their rows planned and written."""
+        with get_engine().begin() as conn:
+            entrants = _may_enter(conn, self.compiled, page, self.now)
+            if entrants:
+                _write(conn, self.plan(conn, entrants))
+        return len(entrants)
+
+    def plan(self, conn: Connection, page: list[Any]) -> _Rows:
+        rows = _Rows()
+        ids = _new_ids(conn, "enrollments", len(page))
+        for customer, enrollment_id in zip(page, ids, strict=True):
+            self._plan_one(rows, customer, enrollment_id)
+        return rows
+
+    def _plan_one(self, rows: _Rows, customer: Any, enrollment_id: int) -> None:
+        compiled, stamp = self.compiled, self.stamp
+        spec, state, step = compiled.spec, compiled.spec.start, 0
+        version_id = compiled.version_id
+        rows.transitions.append((enrollment_id, version_id, None, state, "entry", stamp))
+        variant, control = None, False
+        while (here := spec.state(state)).branch or here.split:
+            if here.branch:
+                facts = Facts(customer=customer, now=self.now)
+                target, trigger = compiled.fire("branch", state, facts=facts), "branch"
+            else:
+                (target, control), trigger = self._split(state, customer.customer_id), "split"
+                variant = target
+            assert target is not None
+            rows.transitions.append((enrollment_id, version_id, state, target, trigger, stamp))
+            state, step = target, step + 1
+        last_message = self._plan_messages(rows, customer, enrollment_id, state, step)
+        end = here.end
+        rows.enrollments.append(
+            [
+                enrollment_id, spec.journey_id, version_id, customer.customer_id, "", state,
+                step, "completed" if end else "active", variant, control, last_message,
+                self.context, stamp, stamp, stamp if end else None,
+            ]
+        )  # fmt: skip
+        for timer in here.timers:
+            due = self._due(timer, customer)
+            if due is not None:
+                rows.timers.append((enrollment_id, step, timer.kind, timer.to, due, stamp))
+
+    def _split(self, state: str, customer_id: str) -> tuple[str, bool]:
+        """Where a split sends the customer, and whether that arm is the control."""
+        # The machine decides; a (state, bucket) pair always goes the same way.
+        key = (state, bucket(self.compiled.spec.journey_id, customer_id))
+        arm = self._splits.get(key)
+        if arm is None:
+            target = self.compiled.fire("split", state, bucket=key[1])
+            assert target is not None
+            arms = self.compiled.spec.state(state).split
+            arm = self._splits[key] = (target, any(a.control and a.to == target for a in arms))
+        return arm
+
+    def _due(self, timer: TimerSpec, customer: Any) -> Any:
+        # An `after` timer falls due at the same instant for every entrant; an `at` timer
+        # at the same instant for every entrant with the same date and time zone.
+        field = timer.date_field or ""
+        value = None
+        if timer.kind != "after" and field.startswith("customer."):
+            value = getattr(customer, field.removeprefix("customer."))
+        key = (id(timer), value, "" if timer.kind == "after" else customer.timezone)
+        if key not in self._dues:
+            due = due_at(timer, self.now, {field: value}, customer.timezone)
+            self._dues[key] = None if due is None else self.time(due)
+        return self._dues[key]
+
+    def _plan_messages(
+        self, rows: _Rows, customer: Any, enrollment_id: int, state: str, step: int
+    ) -> int | None:
+        # Only the state the customer comes to rest in acts here (branch and split states
+        # do nothing but route), so bulk entry decides the same messages the engine would.
+        compiled, last = self.compiled, None
+        for action in compiled.spec.state(state).actions:
+            payload: dict[str, Any] = {"enrollment_id": enrollment_id, "trigger_event_id": None}
+            if action.kind == "call":
+                payload |= {"queue": action.args["queue"], "priority": action.args["priority"]}
+            rows.messages.append(
+                [
+                    None,  # the id, known once the page's messages are counted
+                    f"enrollment:{enrollment_id}:{step}:{action.index}", enrollment_id,
+                    compiled.spec.journey_id, compiled.version_id, state, customer.customer_id,
+                    action.kind, action.args.get("template"), self.json(payload), "queued",
+                    self.stamp,
+                ]
+            )  # fmt: skip
+            last = -1  # set once the message ids are known
+        return last
 
 
 def _may_enter(conn: Connection, compiled: Compiled, page: list[Any], now: datetime) -> list[Any]:
@@ -156,124 +332,11 @@ def _may_enter(conn: Connection, compiled: Compiled, page: list[Any], now: datet
     return [c for c in page if c.customer_id not in blocked]
 
 
-def _plan(conn: Connection, compiled: Compiled, page: list[Any], now: datetime) -> _Rows:
-    rows = _Rows()
-    ids = _new_ids(conn, "enrollments", len(page))
-    for customer, enrollment_id in zip(page, ids, strict=True):
-        _plan_one(rows, compiled, customer, enrollment_id, now)
-    return rows
-
-
-def _plan_one(
-    rows: _Rows, compiled: Compiled, customer: Any, enrollment_id: int, now: datetime
-) -> None:
-    spec, state, step = compiled.spec, compiled.spec.start, 0
-    moves = [(None, state, "entry")]
-    variant, control = None, False
-    while (here := spec.state(state)).branch or here.split:
-        if here.branch:
-            facts = Facts(customer=customer, now=now)
-            target, trigger = compiled.fire("branch", state, facts=facts), "branch"
-        else:
-            target, trigger = (
-                compiled.fire("split", state, bucket=bucket(spec.journey_id, customer.customer_id)),
-                "split",
-            )
-            variant, control = target, any(a.control and a.to == target for a in here.split)
-        assert target is not None
-        moves.append((state, target, trigger))
-        state, step = target, step + 1
-    rows.transitions += [
-        {
-            "enrollment_id": enrollment_id,
-            "version_id": compiled.version_id,
-            "from_state": a,
-            "to_state": b,
-            "trigger": t,
-            "event_id": None,
-            "at": now,
-        }
-        for a, b, t in moves
-    ]
-    last_message = _plan_messages(rows, compiled, customer, enrollment_id, state, step, now)
-    final = spec.state(state)
-    rows.enrollments.append(
-        {
-            "id": enrollment_id,
-            "journey_id": spec.journey_id,
-            "version_id": compiled.version_id,
-            "customer_id": customer.customer_id,
-            "key": "",
-            "state": state,
-            "step": step,
-            "status": "completed" if final.end else "active",
-            "variant": variant,
-            "control": control,
-            "entry_event_id": None,
-            "last_message_id": last_message,
-            "outcome_event_id": None,
-            "context": {"bulk": True},
-            "entered_at": now,
-            "state_entered_at": now,
-            "exited_at": now if final.end else None,
-        }
-    )
-    values = {"customer.birth_date": customer.birth_date, "customer.joined_at": customer.joined_at}
-    for timer in final.timers:
-        due = due_at(timer, now, values, customer.timezone)
-        if due is not None:
-            rows.timers.append(
-                {
-                    "enrollment_id": enrollment_id,
-                    "step": step,
-                    "kind": timer.kind,
-                    "target": timer.to,
-                    "due_at": due,
-                    "fired_at": None,
-                    "created_at": now,
-                }
-            )
-
-
-def _plan_messages(
-    rows: _Rows,
-    compiled: Compiled,
-    customer: Any,
-    enrollment_id: int,
-    state: str,
-    step: int,
-    now: datetime,
-) -> int | None:
-    # Only the state the customer comes to rest in acts here (branch and split states do
-    # nothing but route), so bulk entry decides the same messages the engine would.
-    last = None
-    for action in compiled.spec.state(state).actions:
-        payload: dict[str, Any] = {"enrollment_id": enrollment_id, "trigger_event_id": None}
-        if action.kind == "call":
-            payload |= {"queue": action.args["queue"], "priority": action.args["priority"]}
-        rows.messages.append(
-            {
-                "idempotency_key": f"enrollment:{enrollment_id}:{step}:{action.index}",
-                "enrollment_id": enrollment_id,
-                "journey_id": compiled.spec.journey_id,
-                "version_id": compiled.version_id,
-                "state": state,
-                "customer_id": customer.customer_id,
-                "channel": action.kind,
-                "template": action.args.get("template"),
-                "payload": payload,
-                "status": "queued",
-                "created_at": now,
-            }
-        )
-        last = -1  # set once the message ids are known
-    return last
-
-
 def _new_ids(conn: Connection, table: str, n: int) -> list[int]:
     if conn.dialect.name == "postgresql":
-        query = text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)")
-        return [row[0] for row in conn.execute(query, {"n": n})]
+        # One array, not n rows: the rows cost more to read than the sequence to run.
+        query = text(f"SELECT array_agg(nextval('{table}_id_seq')) FROM generate_series(1, :n)")
+        return list(conn.execute(query, {"n": n}).scalar_one())
     start = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
     return list(range(start + 1, start + 1 + n))
 
@@ -282,32 +345,27 @@ def _write(conn: Connection, rows: _Rows) -> None:
     message_ids = _new_ids(conn, "messages", len(rows.messages)) if rows.messages else []
     last_by_enrollment: dict[int, int] = {}
     for message, message_id in zip(rows.messages, message_ids, strict=True):
-        message["id"] = message_id
-        last_by_enrollment[message["enrollment_id"]] = message_id
+        message[0] = message_id
+        last_by_enrollment[message[2]] = message_id
     for enrollment in rows.enrollments:
-        enrollment["last_message_id"] = last_by_enrollment.get(enrollment["id"])
-    for table, data in (
-        (_enrollments, rows.enrollments),
-        (_transitions, rows.transitions),
-        (_messages, rows.messages),
-        (_timers, rows.timers),
+        enrollment[_LAST_MESSAGE] = last_by_enrollment.get(enrollment[0])
+    for table, columns, data in (
+        (_enrollments, ENROLLMENT_COLUMNS, rows.enrollments),
+        (_transitions, TRANSITION_COLUMNS, rows.transitions),
+        (_messages, MESSAGE_COLUMNS, rows.messages),
+        (_timers, TIMER_COLUMNS, rows.timers),
     ):
         if data:
-            _insert(conn, table, data)
+            _insert(conn, table, columns, data)
 
 
-def _insert(conn: Connection, table: Table, data: list[dict[str, Any]]) -> None:
+def _insert(conn: Connection, table: Table, columns: tuple[str, ...], data: list[Any]) -> None:
     if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), data)
+        conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in data])
         return
-    import orjson
-
-    columns = list(data[0])
     raw = conn.connection.driver_connection
     assert raw is not None
     names = ", ".join(columns)
     with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[attr-defined]
         for row in data:
-            copy.write_row(
-                [orjson.dumps(v).decode() if isinstance(v, dict) else v for v in row.values()]
-            )
+            copy.write_row(row)
