@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, TextClause, event, inspect, text
+from sqlalchemy import Column, event, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from automation.models import Customer, Enrollment
-from automation.sql import column_arrays, unnest
+from automation.sql import column_arrays, execute_arrays, unnest
 
 MODELS: tuple[type, ...] = (Customer, Enrollment)
 _KEY = "array_updates"
-_QUERIES: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+_QUERIES: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
 @event.listens_for(Session, "before_flush")
@@ -73,7 +73,7 @@ def _write(session: Session, flush_context: UOWTransaction) -> None:
         table = inspect(model).local_table
         columns = [table.columns[k] for k in keys]
         params = column_arrays(columns, rows, conn.dialect)
-        conn.execute(_query(table.name, columns, conn.dialect), params)
+        execute_arrays(conn, _query(table.name, columns, conn.dialect), params)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -81,14 +81,14 @@ def _forget(session: Session) -> None:
     session.info.pop(_KEY, None)
 
 
-def _query(name: str, columns: list[Column[Any]], dialect: Dialect) -> TextClause:
+def _query(name: str, columns: list[Column[Any]], dialect: Dialect) -> str:
     key = (name, tuple(c.key for c in columns))
     query = _QUERIES.get(key)
     if query is None:
         (pk,) = [c for c in columns if c.primary_key]
         names = ", ".join(c.key for c in columns)
         sets = ", ".join(f"{c.key} = v.{c.key}" for c in columns if not c.primary_key)
-        query = text(
+        query = (
             f"UPDATE {name} AS t SET {sets} FROM {unnest(columns, dialect)} AS v({names}) "
             f"WHERE t.{pk.key} = v.{pk.key}"
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
+import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -27,11 +28,28 @@ def test_changed_customers_are_written_and_the_rest_kept(database: str) -> None:
     later = T0.add(hours=2)
     statements: list[str] = []
 
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE"):
-            statements.append(statement)
+    class Seen(psycopg.Cursor[Any]):
+        """Every statement a checked-out PostgreSQL connection runs, the ORM's or not."""
 
-    event.listen(db.get_engine(), "before_cursor_execute", seen)
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(query).lstrip().upper().startswith("UPDATE"):
+                statements.append(str(query))
+            return super().execute(query, *args, **kwargs)
+
+        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(f"executemany: {query}")
+            return super().executemany(query, *args, **kwargs)
+
+    def recording(dbapi_conn: Any, *_: Any) -> None:
+        if isinstance(dbapi_conn, psycopg.Connection):
+            dbapi_conn.cursor_factory = Seen
+
+    def plain(dbapi_conn: Any, *_: Any) -> None:
+        if isinstance(dbapi_conn, psycopg.Connection):
+            dbapi_conn.cursor_factory = psycopg.Cursor
+
+    event.listen(db.get_engine(), "checkout", recording)
+    event.listen(db.get_engine(), "checkin", plain)
     with clock.frozen_at(later), session_scope() as session:
         c0, c1 = session.get(Customer, "C0"), session.get(Customer, "C1")
         assert c0 is not None and c1 is not None
@@ -40,7 +58,8 @@ def test_changed_customers_are_written_and_the_rest_kept(database: str) -> None:
         flag_modified(c1, "attributes")
         c1.sms_consent_at = later
         session.add_all([c0, c1])
-    event.remove(db.get_engine(), "before_cursor_execute", seen)
+    event.remove(db.get_engine(), "checkout", recording)
+    event.remove(db.get_engine(), "checkin", plain)
     if database.startswith("postgresql"):  # a statement per set of changed columns
         assert len(statements) == 2 and all("unnest" in q for q in statements), statements
     assert array_updates.MODELS

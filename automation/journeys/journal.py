@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, TextClause, event, text
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from automation.models import Timer, Transition
-from automation.sql import column_arrays, unnest
+from automation.sql import column_arrays, execute_arrays, unnest
 
 _TABLES = {
     "transitions": Transition.__table__,  # type: ignore[attr-defined]
@@ -53,19 +53,17 @@ def _write(session: Session) -> None:
 
 
 def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One ``INSERT … SELECT FROM unnest(arrays)``: a statement and one parameter per
-    column, however many rows (an executemany bound every value of every row through
+    """One ``INSERT … SELECT FROM unnest(arrays)``: a statement and one binary parameter
+    per column, however many rows (an executemany bound every value of every row through
     SQLAlchemy's statement machinery: a tenth of a transition's time, profiled)."""
     columns = [c for c in table.columns if c.key in rows[0]]
     key = (table.name, tuple(c.key for c in columns))
     query = _ARRAY_INSERTS.get(key)
     if query is None:
         names = ", ".join(c.key for c in columns)
-        query = text(
-            f"INSERT INTO {table.name} ({names}) SELECT * FROM {unnest(columns, conn.dialect)}"
-        )
+        query = f"INSERT INTO {table.name} ({names}) SELECT * FROM {unnest(columns, conn.dialect)}"
         _ARRAY_INSERTS[key] = query
-    conn.execute(query, column_arrays(columns, rows, conn.dialect))
+    execute_arrays(conn, query, column_arrays(columns, rows, conn.dialect))
 
 
-_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
