@@ -221,3 +221,23 @@ def test_a_failed_page_leaves_whole_pages_and_a_second_run_enters_the_rest(
     monkeypatch.setattr(bulk, "_write", write)
     assert enter_matching("newsletter", connections=2) == 23 - len(partial)
     assert len(_entered("newsletter")) == 23
+
+
+def test_a_customer_the_engine_enrolled_meanwhile_is_left_in_place(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(6):
+        world.customer(f"R{n}")
+    may_enter, checks = bulk._may_enter, []
+
+    def stale_check(conn: Any, compiled: Any, page: list[Any], now: Any) -> list[Any]:
+        # The first check runs before the engine's enrollment is committed: it sees none.
+        checks.append(len(page))
+        return page if len(checks) == 1 else may_enter(conn, compiled, page, now)
+
+    enter_matching("newsletter", {"customer.customer_id": "R3"})
+    monkeypatch.setattr(bulk, "_may_enter", stale_check)
+    assert enter_matching("newsletter") == 5
+    assert checks == [6, 6]
+    assert len(world.enrollments("newsletter", "R3")) == 1
+    assert len(_entered("newsletter")) == 6

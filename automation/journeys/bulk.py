@@ -25,8 +25,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import Table, or_, select, text, true
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from automation import clock
 from automation.conditions import Condition, Facts, compile_condition
@@ -216,12 +218,23 @@ class _Planner:
         return [_customers.c[name] for name in _TIMER_FIELDS]
 
     def enter(self, page: list[Any]) -> int:
-        """One page in one transaction: who may enter, their rows planned and written."""
-        with get_engine().begin() as conn:
-            entrants = _may_enter(conn, self.compiled, page, self.now)
-            if entrants:
-                _write(conn, self.plan(conn, entrants))
-        return len(entrants)
+        """One page in one transaction: who may enter, their rows planned and written.
+
+        A customer the engine enrolled meanwhile (an event processed while the page was
+        planned) breaks the page on the one-active-enrollment index: the page is then
+        planned again, and the re-entry check sees that enrollment.
+        """
+        for attempt in range(2):
+            try:
+                with get_engine().begin() as conn:
+                    entrants = _may_enter(conn, self.compiled, page, self.now)
+                    if entrants:
+                        _write(conn, self.plan(conn, entrants))
+                return len(entrants)
+            except (IntegrityError, psycopg.IntegrityError):  # ORM INSERT, or COPY
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def plan(self, conn: Connection, page: list[Any]) -> _Rows:
         rows = _Rows()
