@@ -24,9 +24,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
+        offset = value.utcoffset()
+        if offset is None:
             raise ValueError(f"naive datetime {value!r} refused: store aware times only")
-        utc = value.astimezone(UTC)
+        # Most values are UTC already: pendulum's astimezone was a bind's main cost.
+        utc = value.astimezone(UTC) if offset else value
         if dialect.name == "sqlite":
             return datetime(  # noqa: DTZ001 - SQLite keeps UTC without a zone
                 utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond

@@ -3,7 +3,7 @@ the customer's time zone, optionally moved into business hours."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pendulum
@@ -22,6 +22,10 @@ def due_at(timer: TimerSpec, entered: datetime, values: dict[str, Any], tz: str)
     """
     if timer.kind == "after":
         assert timer.wait is not None
+        if not timer.business_hours:
+            # A wait is a length of time, the same in UTC as in any zone; plain datetime
+            # arithmetic, because pendulum's cost more than the rest of a move's timer.
+            return _plain_utc(entered) + timer.wait
         due = pendulum.instance(entered) + timer.wait
     else:
         day = _as_date(values.get(timer.date_field or ""), tz)
@@ -49,6 +53,13 @@ def into_business_hours(at: pendulum.DateTime) -> pendulum.DateTime:
                 return local
         local = local.add(days=1).set(hour=opening, minute=0, second=0, microsecond=0)
     return local
+
+
+def _plain_utc(at: datetime) -> datetime:
+    utc = at.astimezone(UTC) if at.utcoffset() else at
+    return datetime(
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
+    )
 
 
 def _as_date(value: Any, tz: str) -> date | None:
