@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Column, String, Table, any_, bindparam
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import OperationalError
@@ -32,8 +33,19 @@ def among(dialect: str, column: Any, values: list[str]) -> Any:
     and PostgreSQL's generic plan for a long ``IN`` list can scan the whole table.
     """
     if dialect == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+        # As one text literal: psycopg's text dumping of a list costs 175 µs for 100 ids.
+        literal = bindparam(None, text_array(values), type_=String)
+        return column == any_(sql_cast(literal, postgresql.ARRAY(String)))
     return column.in_(values)
+
+
+def text_array(values: Iterable[Any]) -> str:
+    """``values`` as a PostgreSQL array literal of text, every element quoted."""
+    return "{" + ",".join("NULL" if v is None else _quoted(str(v)) for v in values) + "}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def unnest(columns: list[Column[Any]], dialect: Dialect) -> str:

@@ -43,6 +43,7 @@ class JourneyLoop(AutomationError):
 def prepare(session: Session, events: list[Event]) -> None:
     """Once per chunk: the journeys table, and the chunk's enrollments locked in id order."""
     session.info["journeys"] = {j.journey_id: j for j in session.exec(select(Journey))}
+    session.info.pop("entries", None)
     customers = sorted({e.customer_id for e in events if e.customer_id})
     active: dict[str, list[Enrollment]] = {c: [] for c in customers}
     session.info["active"] = active
@@ -79,11 +80,8 @@ def apply_journeys(session: Session, event: Event) -> None:
         return
     for enrollment in _active(session, customer.customer_id):
         _advance(session, enrollment, event, customer)
-    for journey in _journeys(session).values():
-        if journey.status == JourneyStatus.ACTIVE and journey.latest_version_id:
-            compiled = registry.compiled(session, journey.latest_version_id)
-            if event.type in compiled.spec.entry.events:
-                _enter(session, compiled, event, customer)
+    for compiled in _entries(session).get(event.type, ()):
+        _enter(session, compiled, event, customer)
 
 
 add_step(apply_journeys, prepare=prepare, rank=50)
@@ -378,6 +376,21 @@ def _journeys(session: Session) -> dict[str, Journey]:
         session.info["journeys"] = {j.journey_id: j for j in session.exec(select(Journey))}
     journeys: dict[str, Journey] = session.info["journeys"]
     return journeys
+
+
+def _entries(session: Session) -> dict[str, list[Compiled]]:
+    """Event type → the active journeys' newest versions that it enters, in journey order
+    (once per chunk: looking at every journey for every event grew with the journeys)."""
+    entries: dict[str, list[Compiled]] | None = session.info.get("entries")
+    if entries is None:
+        entries = {}
+        for journey in _journeys(session).values():
+            if journey.status == JourneyStatus.ACTIVE and journey.latest_version_id:
+                compiled = registry.compiled(session, journey.latest_version_id)
+                for event_type in dict.fromkeys(compiled.spec.entry.events):
+                    entries.setdefault(event_type, []).append(compiled)
+        session.info["entries"] = entries
+    return entries
 
 
 def _active(session: Session, customer_id: str) -> list[Enrollment]:
