@@ -402,11 +402,15 @@ def score(
     live = [(s[0], s[1], parse_time(s[2])) for s in signals if s[0] in RULES]
     live = [(r, k, at) for r, k, at in live if since <= at]
     live += _return_visits(live, gap)
+    by_rule: dict[str, list[tuple[datetime, str | None]]] = {}
+    for rule, key, at in live:  # one pass, not one per rule: a rescore runs per click
+        by_rule.setdefault(rule, []).append((at, key))
     groups: dict[tuple[str, str | None], list[datetime]] = {}
     for rule, spec in RULES.items():
-        occurrences = sorted(
-            ((at, k) for r, k, at in live if r == rule), key=lambda o: o[0], reverse=True
-        )
+        occurrences = by_rule.get(rule)
+        if not occurrences:
+            continue
+        occurrences.sort(key=lambda o: o[0], reverse=True)
         for at, key in occurrences[: spec.cap // spec.points]:
             groups.setdefault((rule, key), []).append(at)
     reasons = []
