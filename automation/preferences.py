@@ -50,7 +50,7 @@ from automation.config import get_settings
 from automation.db import session_scope
 from automation.models import Customer, Event, Policy, Product
 from automation.processing import add_step
-from automation.profile import POLICY_TYPES
+from automation.profile import POLICY_TYPES, locked_customer
 from automation.sql import among
 
 TOP_N = 10  # keys kept per preference kind: bounds the JSON
@@ -144,7 +144,7 @@ def apply_preferences(session: Session, event: Event) -> None:
         session.info.get(_HELD, {}).pop(event.customer_id, None)
     if event.type not in PREFERENCE_TYPES:
         return
-    customer = session.get(Customer, event.customer_id)  # loaded and locked by the profile
+    customer = locked_customer(session, event.customer_id)
     if customer is None:
         return
     attrs = customer.attributes if isinstance(customer.attributes, dict) else {}

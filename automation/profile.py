@@ -67,6 +67,7 @@ PROFILE_TYPES = (
         "email_clicked",
     }
 )
+_CUSTOMERS = "locked_customers"  # session.info: customer_id → the chunk's locked Customer
 POLICY_STATUS = {
     "policy_matured": "matured",
     "policy_cancelled": "cancelled",
@@ -87,7 +88,17 @@ def _lock(session: Session, key: Any, values: set[str | None]) -> None:
         dialect = session.get_bind().dialect.name
         query = select(model).where(among(dialect, key, wanted)).order_by(key).with_for_update()
         # Keep them: the identity map holds rows weakly, and the steps get() them next.
-        session.info.setdefault("locked", []).extend(session.exec(query).all())
+        rows = session.exec(query).all()
+        session.info.setdefault("locked", []).extend(rows)
+        if model is Customer:
+            session.info.setdefault(_CUSTOMERS, {}).update((c.customer_id, c) for c in rows)
+
+
+def locked_customer(session: Session, customer_id: str) -> Customer | None:
+    """The customer, as :func:`lock_profiles` loaded and locked it for the chunk (each
+    step asks: a dictionary, where ``session.get`` was 3 µs a call), else ``get``."""
+    found: Customer | None = session.info.get(_CUSTOMERS, {}).get(customer_id)
+    return found if found is not None else session.get(Customer, customer_id)
 
 
 def apply_profile(session: Session, event: Event) -> None:
@@ -145,7 +156,7 @@ def _touch_visitor(session: Session, event: Event) -> None:
 
 def _customer(session: Session, event: Event) -> Customer:
     assert event.customer_id is not None
-    customer = session.get(Customer, event.customer_id)  # loaded and locked by lock_profiles
+    customer = locked_customer(session, event.customer_id)
     if customer is None:
         # An event may name a customer the CRM has not exported yet: keep it as a member.
         customer = Customer(

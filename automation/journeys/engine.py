@@ -31,6 +31,7 @@ from automation.models import (
     Timer,
 )
 from automation.processing import add_step
+from automation.profile import locked_customer
 from automation.sql import among
 
 MAX_IMMEDIATE_MOVES = 50
@@ -72,7 +73,7 @@ def apply_journeys(session: Session, event: Event) -> None:
     """Move and enter the event's customer (a pipeline step)."""
     if not event.customer_id:
         return
-    customer = session.get(Customer, event.customer_id)
+    customer = locked_customer(session, event.customer_id)
     if customer is None:
         return
     if event.type == "timer_due":

@@ -27,7 +27,7 @@ from automation.event_store import insert_events
 from automation.models import Customer, Event, Segment, SegmentChange, SegmentMember
 from automation.preferences import PREFERENCE_TYPES
 from automation.processing import add_step
-from automation.profile import POLICY_TYPES, PROFILE_TYPES
+from automation.profile import POLICY_TYPES, PROFILE_TYPES, locked_customer
 from automation.publish import publish_events
 from automation.segments import registry
 from automation.sql import chunks
@@ -70,7 +70,7 @@ def apply_segments(session: Session, event: Event) -> None:
     ]
     if not wanted:
         return
-    customer = session.get(Customer, event.customer_id)
+    customer = locked_customer(session, event.customer_id)
     if customer is None:
         return
     now = clock.now()
@@ -132,9 +132,12 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
         condition = registry.compiled(row)
         conn = session.connection()
         # A new segment's first fill is silent; one that events already fed is not new.
-        first_fill = row.refreshed_at is None and not conn.execute(
-            select(_members.c.customer_id).where(_members.c.segment_id == segment_id).limit(1)
-        ).first()
+        first_fill = (
+            row.refreshed_at is None
+            and not conn.execute(
+                select(_members.c.customer_id).where(_members.c.segment_id == segment_id).limit(1)
+            ).first()
+        )
         where = condition.to_sql(now)
         m, c = _members, _customers
         member = exists().where(m.c.segment_id == segment_id, m.c.customer_id == c.c.customer_id)
