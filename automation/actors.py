@@ -1,7 +1,8 @@
 """Dramatiq actors: thin. Load, call the domain, let the domain commit.
 
 Importing this module builds the broker from settings, so ``dramatiq worker``
-(see ``worker.py``) gets the right one before any actor is declared.
+(see ``worker.py``) gets the right one before any actor is declared, and sets the
+worker's garbage-collector threshold (``gc_tuning``).
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import dramatiq
 
 from automation import processing
+from automation.gc_tuning import tune_gc
 from automation.broker import get_broker
 
 get_broker()
 processing.load_steps()
+tune_gc()
 
 
 # Failures are recorded per event and retried by the relay, not by re-running the

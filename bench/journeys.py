@@ -22,6 +22,8 @@ What is measured, in one run:
    ``automation.processing.process_events`` is timed over chunks of 100 ids (what a
    worker message carries) in this process, and on N fresh customers in
    ``--processes`` processes (default 2; 1 skips it), each with its own engine.
+   The bench process and those processes set the garbage collector's threshold as
+   a worker does (``automation.gc_tuning.tune_gc``, ``WORKER_GC_THRESHOLD``).
    Baseline, on N more customers: bare psycopg doing the same rows per customer,
    100 customers a transaction: claim the events (``UPDATE … RETURNING``), move the
    enrollment (``UPDATE`` state and step), insert its transition and the new state's
@@ -43,6 +45,7 @@ line printed is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -779,8 +782,10 @@ def expect_report(reports: Any, kind: str) -> Any:
 def parallel_worker(work: list[list[int]], warm: list[int], reports: Any, go: Any) -> None:
     """One worker process: its own engine, warmed up, then its share of the chunks."""
     try:
+        from automation.gc_tuning import tune_gc
         from automation.processing import process_events
 
+        tune_gc()  # as a worker process does when it starts
         process_events(warm)
         reports.put(("ready", None))
         go.wait()
@@ -825,6 +830,7 @@ def summary(
             if bulk and bulk.parallel
             else None,
             "peak_rss_mib": round(rss, 1),
+            "gc_threshold": gc.get_threshold()[0],
         }
     )
 
@@ -864,7 +870,11 @@ def run(args: argparse.Namespace) -> None:
     check(args.bulk >= 0, "--bulk must be 0 (skip) or more")
     check(args.processes >= 1, "--processes must be at least 1")
     target = configure()
+    from automation.gc_tuning import tune_gc
+
+    gc_threshold = tune_gc()  # what a worker process does when it starts
     print(f"{os.cpu_count()} cores; no broker: events are processed in this process")
+    print(f"garbage collector: first-generation threshold {gc_threshold} (WORKER_GC_THRESHOLD)")
     tag = secrets.token_hex(3)  # fresh ids even on a database that is not emptied
     journeys = publish_journeys(tag)
     bare = Bare(target)

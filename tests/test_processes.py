@@ -140,3 +140,24 @@ def _healthy(base: str) -> bool:
         return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 7000), ("2500", 2500), ("0", 700)])
+def test_a_worker_process_collects_garbage_as_worker_gc_threshold_says(
+    setting: str | None, expected: int, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in _env().items() if k != "AUTOMATION_WORKER_GC_THRESHOLD"}
+    env["AUTOMATION_DATABASE_URL"] = f"sqlite:///{tmp_path / 'gc.db'}"
+    env["AUTOMATION_BROKER_URL"] = "stub://"
+    if setting is not None:
+        env["AUTOMATION_WORKER_GC_THRESHOLD"] = setting
+    # What `dramatiq automation.actors` does first: import the actors module.
+    shown = subprocess.run(
+        [sys.executable, "-c", "import gc, automation.actors; print(gc.get_threshold()[0])"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert int(shown.stdout.strip()) == expected
