@@ -10,8 +10,8 @@ from __future__ import annotations
 import dramatiq
 
 from automation import processing
-from automation.gc_tuning import tune_gc
 from automation.broker import get_broker
+from automation.gc_tuning import tune_gc
 
 get_broker()
 processing.load_steps()

@@ -17,7 +17,7 @@ import importlib
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import BigInteger, update
 from sqlmodel import Session, col, select
 
 from automation import array_updates, clock, metrics
@@ -25,7 +25,7 @@ from automation.config import get_settings
 from automation.db import session_scope
 from automation.models import Event
 from automation.publish import publish_events, publish_messages
-from automation.sql import retry_conflicts
+from automation.sql import among, retry_conflicts
 
 log = logging.getLogger(__name__)
 assert array_updates.MODELS  # imported for its flush listeners (PostgreSQL)
@@ -104,12 +104,13 @@ def process_event(event_pk: int) -> bool:
 
 def _process(event_pks: list[int]) -> int:
     with session_scope() as session:
+        dialect = session.get_bind().dialect.name
         claimed = (
             session.connection()
             .execute(
                 update(_events)
                 .where(
-                    _events.c.id.in_(event_pks),
+                    among(dialect, _events.c.id, event_pks, BigInteger),
                     _events.c.processed_at.is_(None),
                     _events.c.attempts < get_settings().max_event_attempts,
                 )
@@ -127,7 +128,7 @@ def _process(event_pks: list[int]) -> int:
         events = list(
             session.exec(
                 select(Event)
-                .where(col(Event.id).in_(claimed))
+                .where(among(dialect, col(Event.id), claimed, BigInteger))
                 .order_by(col(Event.occurred_at), col(Event.id))
             )
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Column, String, Table, any_, bindparam
@@ -25,17 +25,19 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
-def among(dialect: str, column: Any, values: list[str]) -> Any:
-    """``column IN values``; on PostgreSQL one array parameter, whose plan stays fast.
+def among(dialect: str, column: Any, values: Sequence[Any], item: Any = String) -> Any:
+    """``column IN values``; on PostgreSQL one array parameter (of ``item``, text unless
+    said), whose plan stays fast and whose statement is the same for any length.
 
     With one parameter per value, psycopg prepares a repeated query after five runs
-    and PostgreSQL's generic plan for a long ``IN`` list can scan the whole table.
+    and PostgreSQL's generic plan for a long ``IN`` list can scan the whole table; and
+    a statement with a hundred placeholders costs more to render and bind than to run.
     """
     if dialect == "postgresql":
         # A real array parameter, not a text literal cast to one: the planner then knows
         # the list's length (a cast literal was estimated as a handful of ids, and bulk
         # entry's re-entry check over 10,000 ids became a scan per page).
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(item)))
     return column.in_(values)
 
 

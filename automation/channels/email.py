@@ -106,9 +106,7 @@ def message_id_header(message_key: str, sender_address: str) -> str:
 def unsubscribe_mailto(message_id: int) -> str:
     """The mailto: half of ``List-Unsubscribe`` (``UNSUBSCRIBE_ADDRESS``)."""
     settings = get_settings()
-    address = settings.unsubscribe_address or (
-        f"unsubscribe@{_domain(sender()['address'])}"
-    )
+    address = settings.unsubscribe_address or (f"unsubscribe@{_domain(sender()['address'])}")
     return f"mailto:{address}?subject=unsubscribe-{tracking.unsubscribe_token(message_id)}"
 
 
