@@ -66,7 +66,8 @@ def _take(session: Session, flush_context: UOWTransaction, instances: Any) -> No
         changed[shape.key] = state.identity[0]
         groups.setdefault((type(obj), tuple(sorted(changed))), []).append(changed)
     for (model, _), rows in groups.items():
-        rows.sort(key=lambda row: row[_shape(model).key])  # the order the ORM would lock them in
+        key = _shape(model).key
+        rows.sort(key=lambda row: row[key])  # the order the ORM would lock them in
     if not groups:
         return
     if session.new or session.deleted or session.dirty:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pendulum
 
@@ -117,6 +117,19 @@ def frozen_at(at: datetime) -> Iterator[pendulum.DateTime]:
     finally:
         with _lock:
             _frozen, _offset = saved
+
+
+def plain_utc(value: datetime) -> datetime:
+    """An aware datetime as a plain ``datetime`` in UTC, for arithmetic and binds on hot
+    paths (pendulum's conversions and arithmetic cost several times the standard
+    library's); a naive one is a bug."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError(f"naive datetime {value!r} refused: store aware times only")
+    utc = value.astimezone(UTC) if offset else value  # most values are UTC already
+    return datetime(
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
+    )
 
 
 def to_utc(value: datetime) -> pendulum.DateTime:

@@ -10,6 +10,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from automation.clock import plain_utc
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware instant stored in UTC; naive values are refused, results come back aware.
@@ -24,18 +26,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        offset = value.utcoffset()
-        if offset is None:
-            raise ValueError(f"naive datetime {value!r} refused: store aware times only")
-        # Most values are UTC already: pendulum's astimezone was a bind's main cost.
-        utc = value.astimezone(UTC) if offset else value
+        utc = plain_utc(value)  # refuses a naive value
         if dialect.name == "sqlite":
-            return datetime(  # noqa: DTZ001 - SQLite keeps UTC without a zone
-                utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond
-            )
-        return datetime(
-            utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
-        )
+            return utc.replace(tzinfo=None)  # SQLite keeps UTC without a zone
+        return utc
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

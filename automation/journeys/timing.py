@@ -3,11 +3,12 @@ the customer's time zone, optionally moved into business hours."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pendulum
 
+from automation.clock import plain_utc
 from automation.config import get_settings
 from automation.journeys.spec import TimerSpec
 
@@ -25,7 +26,7 @@ def due_at(timer: TimerSpec, entered: datetime, values: dict[str, Any], tz: str)
         if not timer.business_hours:
             # A wait is a length of time, the same in UTC as in any zone; plain datetime
             # arithmetic, because pendulum's cost more than the rest of a move's timer.
-            return _plain_utc(entered) + timer.wait
+            return plain_utc(entered) + timer.wait
         due = pendulum.instance(entered) + timer.wait
     else:
         day = _as_date(values.get(timer.date_field or ""), tz)
@@ -53,13 +54,6 @@ def into_business_hours(at: pendulum.DateTime) -> pendulum.DateTime:
                 return local
         local = local.add(days=1).set(hour=opening, minute=0, second=0, microsecond=0)
     return local
-
-
-def _plain_utc(at: datetime) -> datetime:
-    utc = at.astimezone(UTC) if at.utcoffset() else at
-    return datetime(
-        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
-    )
 
 
 def _as_date(value: Any, tz: str) -> date | None:
