@@ -1,3 +1,3 @@
 """Entry point for ``dramatiq worker`` (and ``automation worker``)."""
 
-from automation.actors import *  # noqa: F403
+from automation.worker.actors import *  # noqa: F403

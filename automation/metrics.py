@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from prometheus_client import Counter, Histogram
-
-if TYPE_CHECKING:
-    from automation.ingest import IngestResult
 
 EVENTS_INGESTED = Counter(
     "automation_events_ingested_total", "Events offered to ingest, by result", ["source", "result"]
@@ -21,11 +16,3 @@ INGEST_BATCH_SECONDS = Histogram(
     "Time to ingest one HTTP batch",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
-
-
-def record_ingest(outcome: IngestResult, source: str) -> None:
-    """Count one batch's results."""
-    for status in ("accepted", "duplicate", "rejected"):
-        n = outcome.count(status)
-        if n:
-            EVENTS_INGESTED.labels(source, status).inc(n)

@@ -86,7 +86,7 @@ def use_database(database_url: str) -> None:
     os.environ["AUTOMATION_BROKER_URL"] = "stub://"
     os.environ.setdefault("AUTOMATION_SECRET_KEY", "bench-" + secrets.token_hex(16))
     from automation.config import reset_settings
-    from automation.migrate import upgrade
+    from automation.db.migrate import upgrade
 
     reset_settings()
     upgrade("head", database_url=database_url)

@@ -9,7 +9,7 @@ policy purchases; about 20% anonymous events from returning visitors):
    (primary key and unique ``event_id`` only), with ``COPY`` and ``executemany``,
    1000 rows a transaction. ``COPY`` is the figure the ratios use. On SQLite
    there is no COPY: the baseline is ``sqlite3`` ``executemany``.
-2. in-process: ``automation.ingest.ingest(batch, source="bench")``, 1000 a batch,
+2. in-process: ``automation.events.ingest.ingest(batch, source="bench")``, 1000 a batch,
    publishing to the broker.
 3. HTTP: ``POST /v1/events`` with ``{"events": [...1000...]}`` against uvicorn
    (``--workers 2``) in a subprocess, several requests in flight, bodies
@@ -192,7 +192,7 @@ def configure() -> Target:
     os.environ["AUTOMATION_BROKER_URL"] = broker_url
     os.environ.setdefault("AUTOMATION_SECRET_KEY", "bench-" + secrets.token_hex(16))
     from automation.config import reset_settings
-    from automation.migrate import upgrade
+    from automation.db.migrate import upgrade
 
     reset_settings()
     upgrade("head", database_url=database_url)
@@ -482,7 +482,7 @@ def baseline(target: Target, template: list[Event]) -> tuple[Figure | None, Figu
 
 def ingest_all(events: list[Event]) -> int:
     """Ingest in batches; the number accepted."""
-    from automation.ingest import ingest
+    from automation.events.ingest import ingest
 
     return sum(ingest(batch, source="bench").count("accepted") for batch in batches(events))
 
@@ -631,7 +631,7 @@ def post_timed(base: str, key: str, events: list[Event], concurrency: int) -> tu
 def http_path(
     target: Target, template: list[Event], tag: str, concurrency: int, workers: int
 ) -> Figure:
-    from automation.keys import create_key
+    from automation.api.keys import create_key
 
     key = create_key("ingest", name=f"bench-{tag}")
     events = stamp(template, tag)

@@ -19,11 +19,11 @@ What is measured, in one run:
    journey that waits for ``email_clicked`` (no messages: the engine alone is
    measured) with ``enter_matching``; one ``email_clicked`` per customer is ingested
    (``ingest(publish=False)``, 1000 a batch, not timed); then
-   ``automation.processing.process_events`` is timed over chunks of 100 ids (what a
+   ``automation.worker.process.process_events`` is timed over chunks of 100 ids (what a
    worker message carries) in this process, and on N fresh customers in
    ``--processes`` processes (default 2; 1 skips it), each with its own engine.
    The bench process and those processes set the garbage collector's threshold as
-   a worker does (``automation.gc_tuning.tune_gc``, ``WORKER_GC_THRESHOLD``).
+   a worker does (``automation.worker.gc.tune_gc``, ``WORKER_GC_THRESHOLD``).
    Baseline, on N more customers: bare psycopg doing the same rows per customer,
    100 customers a transaction: claim the events (``UPDATE … RETURNING``), move the
    enrollment (``UPDATE`` state and step), insert its transition and the new state's
@@ -405,7 +405,7 @@ def click_events(prefix: str, n: int, tag: str) -> list[dict[str, Any]]:
 
 def ingest_all(events: list[dict[str, Any]]) -> list[int]:
     """Store events without publishing (this bench processes them itself); their ids."""
-    from automation.ingest import ingest
+    from automation.events.ingest import ingest
 
     stored: list[int] = []
     for i in range(0, len(events), INGEST_BATCH):
@@ -658,7 +658,7 @@ def transit_phase(
     bare: Bare, journeys: Journeys, tag: str, size: int, processes: int
 ) -> TransitResult:
     from automation.journeys.bulk import enter_matching
-    from automation.processing import process_events
+    from automation.worker.process import process_events
 
     prefix = f"{tag}t-"
     parallel = processes > 1
@@ -782,8 +782,8 @@ def expect_report(reports: Any, kind: str) -> Any:
 def parallel_worker(work: list[list[int]], warm: list[int], reports: Any, go: Any) -> None:
     """One worker process: its own engine, warmed up, then its share of the chunks."""
     try:
-        from automation.gc_tuning import tune_gc
-        from automation.processing import process_events
+        from automation.worker.gc import tune_gc
+        from automation.worker.process import process_events
 
         tune_gc()  # as a worker process does when it starts
         process_events(warm)
@@ -870,7 +870,7 @@ def run(args: argparse.Namespace) -> None:
     check(args.bulk >= 0, "--bulk must be 0 (skip) or more")
     check(args.processes >= 1, "--processes must be at least 1")
     target = configure()
-    from automation.gc_tuning import tune_gc
+    from automation.worker.gc import tune_gc
 
     gc_threshold = tune_gc()  # what a worker process does when it starts
     print(f"{os.cpu_count()} cores; no broker: events are processed in this process")

@@ -178,7 +178,7 @@ def configure(reuse: bool) -> Target:
     os.environ["AUTOMATION_DATABASE_URL"] = url
     os.environ.setdefault("AUTOMATION_SECRET_KEY", "bench-" + secrets.token_hex(16))
     from automation.config import reset_settings
-    from automation.migrate import upgrade
+    from automation.db.migrate import upgrade
 
     reset_settings()
     upgrade("head", database_url=url)
@@ -616,7 +616,7 @@ def funnel_phase(bare: Bare, repeat: int) -> dict[str, Any]:
 
 
 def weblog_phase(bare: Bare, span: int, size: int, wanted: int, repeat: int) -> dict[str, Any]:
-    from automation.conditions_sql import years_before
+    from automation.conditions import years_before
     from automation.reports.period import Period
     from automation.reports.weblog import PAGE_TYPES, weblog_report
 

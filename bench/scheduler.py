@@ -8,7 +8,7 @@ What is measured, in one run, with the clock frozen at "now" (``automation.clock
    maturity dates spread uniformly over ten years around today (business time zone),
    10% of the policies not active, so a few thousand fall in the 20-day notice window
    and a few thousand more in the 30-day catch-up window of matured policies.
-   ``automation.jobs.maturity.run_maturity(now)`` is timed twice at the same
+   ``automation.scheduler.jobs.maturity.run_maturity(now)`` is timed twice at the same
    instant: the first run emits ``policy_maturity_approaching`` / ``policy_matured``
    through ``emit`` → ``ingest``, the second must emit nothing (the SQL leaves out
    policies whose event is stored). Target: first run ≤ 2 s. Baselines, timed before
@@ -19,7 +19,7 @@ What is measured, in one run, with the clock frozen at "now" (``automation.clock
 2. timers (``--timers N`` pending rows, default 1,000,000, of which ``--due N``,
    default 100,000, are due at "now", the rest within 30 days; one journey waiting
    on a 30-day timer, one keyed enrollment per timer):
-   ``automation.jobs.timers.fire_due_timers(now)`` is timed, then counted (exactly
+   ``automation.scheduler.jobs.timers.fire_due_timers(now)`` is timed, then counted (exactly
    ``--due`` ``timer_due`` events and fired timers, none fired early) and run again
    (must emit 0). Target: ≤ 10 s for 100,000 due timers. Baseline, after resetting
    what the engine did (events deleted, ``fired_at`` cleared, ``VACUUM FULL``, so the
@@ -385,7 +385,7 @@ def stored_maturity_events(bare: Bare) -> dict[str, int]:
 def maturity_phase(
     bare: Bare, url: str, now: datetime, size: int, customers: int
 ) -> MaturityResult:
-    from automation.jobs.maturity import run_maturity
+    from automation.scheduler.jobs.maturity import run_maturity
 
     windows = Windows.at(now)
     print(
@@ -491,7 +491,7 @@ def check_fired(what: str, bare: Bare, now: datetime, due: int) -> None:
 def timers_phase(
     bare: Bare, now: datetime, n: int, due: int, customers: int, tag: str
 ) -> TimersResult:
-    from automation.jobs.timers import fire_due_timers
+    from automation.scheduler.jobs.timers import fire_due_timers
 
     journey = publish_journey(tag)
     print(f"timers: {n:,} pending, {due:,} due at now, journey {journey[0]}")

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 import automation.models  # noqa: F401  (registers every table)
 from automation.db import engine_for
-from automation.db_types import UTCDateTime
+from automation.db.types import UTCDateTime
 from automation.models import metadata
 
 config = context.config

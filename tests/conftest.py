@@ -19,7 +19,8 @@ from dramatiq import Broker, Worker
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import create_engine, func, select, text
 
-from automation import clock, db, keys
+from automation import clock, db
+from automation.api import keys
 from automation.config import reset_settings
 from tests.services import PG_ADMIN_URL, RABBITMQ_URL, REDIS_URL, require
 
@@ -39,7 +40,7 @@ def _postgres_database() -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         _pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        from automation.migrate import upgrade
+        from automation.db.migrate import upgrade
 
         upgrade("head", database_url=_pg_url)
     return _pg_url
@@ -63,7 +64,7 @@ def _use_database(kind: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> 
         url = f"sqlite:///{tmp_path}/automation.db"
         monkeypatch.setenv("AUTOMATION_DATABASE_URL", url)
         reset_settings()
-        from automation.migrate import upgrade
+        from automation.db.migrate import upgrade
 
         upgrade("head", database_url=url)
     else:
@@ -94,7 +95,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
     reset_settings()
     clock.unfreeze()
     keys.forget_cache()
-    from automation.broker import use_broker
+    from automation.worker.actors import use_broker
 
     use_broker(StubBroker())  # no broker of an earlier test leaks into this one
     yield
@@ -189,7 +190,8 @@ def backend(
     db_kind, broker_kind = request.param.split("+")
     url = _use_database(db_kind, tmp_path, monkeypatch)
     broker = make_broker(broker_kind, monkeypatch)
-    from automation.broker import start_worker, use_broker
+    from automation.broker import start_worker
+    from automation.worker.actors import use_broker
 
     use_broker(broker)
     worker = start_worker(broker)
@@ -205,6 +207,7 @@ def backend(
 def make_broker(kind: str, monkeypatch: pytest.MonkeyPatch) -> Broker:
     """A broker of ``kind`` with empty queues, also named in the settings."""
     from automation.broker import build_broker
+    from automation.worker.actors import use_broker
 
     if kind == "stub":
         return StubBroker()
@@ -214,8 +217,7 @@ def make_broker(kind: str, monkeypatch: pytest.MonkeyPatch) -> Broker:
     monkeypatch.setenv("AUTOMATION_SECRET_KEY", "test-secret")
     reset_settings()
     broker = build_broker(url)
-    import automation.actors  # noqa: F401
-    from automation.broker import use_broker
+    import automation.worker.actors  # noqa: F401
 
     use_broker(broker)
     broker.flush_all()

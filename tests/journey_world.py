@@ -9,13 +9,14 @@ from typing import Any
 import pendulum
 from sqlmodel import col, select
 
-from automation import clock, processing
+from automation import clock
 from automation.db import session_scope
-from automation.ingest import ingest
-from automation.jobs.timers import fire_due_timers
+from automation.events.ingest import ingest
+from automation.events.outbox import pending_events
 from automation.journeys.registry import builtin_files, publish_files
 from automation.models import Customer, Enrollment, Message, Policy, Product, Timer, Transition
-from automation.relay import pending_events
+from automation.scheduler.jobs.timers import fire_due_timers
+from automation.worker import process
 
 START = pendulum.datetime(2026, 11, 2, 10, 0, tz="Asia/Seoul")
 
@@ -93,7 +94,7 @@ class World:
 
     def process(self) -> None:
         while ids := pending_events(0):
-            processing.process_events(ids)
+            process.process_events(ids)
 
     # --- looking --------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.orm.attributes import flag_modified
 
-from automation import array_updates, clock, db
-from automation.db import session_scope
+from automation import clock, db
+from automation.db import array_updates, session_scope
 from automation.models import Customer
 
 T0 = pendulum.datetime(2026, 9, 1, 9, tz="Asia/Seoul")

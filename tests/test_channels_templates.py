@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from automation.channels import tracking
 from automation.channels.templates import (
     TemplateProblem,
     check_template,
@@ -23,6 +22,7 @@ from automation.channels.templates import (
     sample_context,
 )
 from automation.config import ROOT, get_settings, reset_settings
+from automation.tracking import tokens as tracking
 
 SHIPPED = ROOT / "templates"
 ADVERTISING = {"product_recommendation", "cross_sell", "retention_offer", "reactivation"}

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from automation import db
 from automation.cli import app
-from automation.ingest import ingest
+from automation.events.ingest import ingest
+from automation.events.outbox import unprocessed_count
 from automation.models import ApiKey
-from automation.relay import unprocessed_count
 from tests.helpers import customer, ev, events_by_id
 
 runner = CliRunner()

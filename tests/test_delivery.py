@@ -24,8 +24,8 @@ from automation.channels.smtp import close_senders
 from automation.config import reset_settings
 from automation.db import session_scope
 from automation.delivery import ledger
+from automation.delivery.backlog import relay_messages
 from automation.delivery.deliver import deliver
-from automation.delivery.relay import relay_messages
 from automation.models import CallTask, Customer, Event, Message
 from tests.journey_world import World
 
@@ -344,7 +344,7 @@ def test_signup_to_welcome_mail_through_the_broker(backend: Any, smtp: Callable)
     World()  # the built-in journeys
     with session_scope() as s:
         s.add(Customer(customer_id="W1", email="w1@example.kr", email_consent=True))
-    from automation.ingest import ingest
+    from automation.events.ingest import ingest
 
     event = {"event_id": "s1", "type": "signup", "customer_id": "W1"}
     ingest([event | {"occurred_at": clock.now().isoformat()}])
@@ -393,7 +393,6 @@ def test_a_broken_template_fails_at_publish_not_at_send(
 def test_the_recommendation_follows_what_the_customer_prefers(
     database: str, smtp: Callable
 ) -> None:
-    import automation.preferences  # noqa: F401  (the step that keeps preferences)
     from automation.models import Product
 
     server = smtp()

@@ -296,7 +296,7 @@ def test_the_demo_offers_again_what_a_lost_broker_message_left_waiting(
     """An event stored whose broker message never came (published nowhere here): the
     pool notices that nothing moves, the relay offers it again, a worker processes it."""
     from automation.demo import workers
-    from automation.ingest import ingest
+    from automation.events.ingest import ingest
     from tests.conftest import make_broker
 
     make_broker("redis", monkeypatch).close()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from automation import cli, db
 from automation.errors import ValidationError
-from automation.importer import import_file
+from automation.events.imports.importer import import_file
 from automation.models import ConsentChange, Customer, Event, Policy, Product
 
 CUSTOMER_HEADER = (
@@ -543,7 +543,7 @@ def test_a_row_the_database_refuses_is_retried_alone(
 ) -> None:
     # As if customer C9 were deleted between the check and the write: the chunk
     # fails on the foreign key, and only that row is lost.
-    import automation.importer as importer
+    import automation.events.imports.importer as importer
 
     seed_customers(tmp_path, "C1,Kim,Asia/Seoul")
     monkeypatch.setattr(importer, "_known", lambda conn, column, values: set(values))

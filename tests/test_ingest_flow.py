@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from automation import db
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 from automation.models import Event
 from tests.conftest import Backend
 from tests.helpers import customer, ev, events_by_id, identity, policies_of
@@ -132,7 +133,7 @@ def test_the_lifecycle_ladder_climbs_and_never_falls(backend: Backend) -> None:
 
 
 def test_redelivery_changes_nothing(backend: Backend) -> None:
-    from automation.actors import process_events
+    from automation.worker.actors import process_events
 
     result = ingest(
         [
@@ -155,8 +156,9 @@ def test_redelivery_changes_nothing(backend: Backend) -> None:
 
 
 def test_a_broker_outage_loses_nothing(backend: Backend) -> None:
-    from automation.broker import build_broker, use_broker
-    from automation.relay import relay, unprocessed_count
+    from automation.broker import build_broker
+    from automation.events.outbox import relay, unprocessed_count
+    from automation.worker.actors import use_broker
 
     working = backend.broker
     use_broker(build_broker("redis://127.0.0.1:1/0"))  # nothing listens there
@@ -170,14 +172,24 @@ def test_a_broker_outage_loses_nothing(backend: Backend) -> None:
     assert all(e.processed_at for e in events_by_id().values())
 
 
-def test_a_failing_step_leaves_no_half_written_record(backend: Backend) -> None:
-    from automation import processing
+def test_a_failing_step_leaves_no_half_written_record(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automation.customers.chunk import Chunk
+    from automation.worker import process
 
-    def explode(session: object, event: Event) -> None:
-        if event.event_id == "bad":
-            raise RuntimeError("boom")
+    class Explode:
+        """A last step that fails on one event, after every other step applied it."""
 
-    processing.add_step(explode, rank=5)
+        def __init__(self, chunk: Chunk) -> None:
+            pass
+
+        def apply(self, event: Event) -> None:
+            if event.event_id == "bad":
+                raise RuntimeError("boom")
+
+    steps = process.STEPS
+    monkeypatch.setattr(process, "STEPS", (*steps, Explode))
     try:
         ingest(
             [
@@ -187,7 +199,7 @@ def test_a_failing_step_leaves_no_half_written_record(backend: Backend) -> None:
         )
         backend.wait()
     finally:
-        processing.remove_step(explode)
+        monkeypatch.setattr(process, "STEPS", steps)
     events = events_by_id()
     assert events["good"].processed_at is not None
     assert events["bad"].processed_at is None
@@ -195,7 +207,7 @@ def test_a_failing_step_leaves_no_half_written_record(backend: Backend) -> None:
     assert customer("C1") is None and policies_of("C1") == []  # the profile step was rolled back
     assert len(policies_of("C2")) == 1
     # The relay offers it again; now that the step is gone it goes through.
-    from automation.relay import relay
+    from automation.events.outbox import relay
 
     relay(grace_seconds=0)
     backend.wait()

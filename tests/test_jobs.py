@@ -9,8 +9,8 @@ from sqlmodel import col, select
 
 from automation import clock
 from automation.db import session_scope
-from automation.jobs.maturity import run_maturity
 from automation.models import Event
+from automation.scheduler.jobs.maturity import run_maturity
 from tests.journey_world import World
 
 

@@ -16,7 +16,7 @@ from automation.db import session_scope
 from automation.errors import ValidationError
 from automation.journeys import bulk
 from automation.journeys.bulk import enter_matching
-from automation.journeys.engine import bucket
+from automation.journeys.moves import bucket
 from automation.journeys.registry import publish_files
 from automation.models import Enrollment, Message, Timer, Transition
 from tests.journey_world import World

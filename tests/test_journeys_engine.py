@@ -7,11 +7,12 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from automation import clock, processing
+from automation import clock
 from automation.db import session_scope
-from automation.journeys.engine import bucket
+from automation.journeys.moves import bucket
 from automation.journeys.registry import publish_files, set_status, summary
 from automation.models import Enrollment, JourneyStatus, Message, Timer
+from automation.worker import process
 from tests.journey_world import START, World
 
 MATURITY = date(2026, 11, 22)  # 20 days after START
@@ -114,7 +115,7 @@ def test_processing_an_event_again_changes_nothing(world: World) -> None:
     with session_scope() as s:
         before = (len(s.exec(select(Message)).all()), len(s.exec(select(Timer)).all()))
         event_ids = [e.entry_event_id for e in s.exec(select(Enrollment))]
-    processing.process_events([i for i in event_ids if i])  # a re-delivered message
+    process.process_events([i for i in event_ids if i])  # a re-delivered message
     with session_scope() as s:
         assert (len(s.exec(select(Message)).all()), len(s.exec(select(Timer)).all())) == before
 
@@ -215,8 +216,8 @@ def test_a_journey_runs_through_the_real_brokers(backend: object) -> None:
     """Ingest → broker → worker → engine, and timers through the broker too."""
     from datetime import timedelta
 
-    from automation.ingest import ingest
-    from automation.jobs.timers import fire_due_timers
+    from automation.events.ingest import ingest
+    from automation.scheduler.jobs.timers import fire_due_timers
     from tests.conftest import Backend
 
     assert isinstance(backend, Backend)

@@ -23,13 +23,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
-from automation import clock, processing
+from automation import clock
 from automation.db import get_engine, session_scope
-from automation.ingest import ingest
-from automation.jobs.timers import fire_due_timers
+from automation.events.ingest import ingest
 from automation.journeys import registry
 from automation.journeys.compiler import CONVERTED, EXITED
-from automation.journeys.engine import bucket
+from automation.journeys.moves import bucket
 from automation.journeys.registry import builtin_files, publish_files
 from automation.journeys.spec import JourneySpec, StateSpec
 from automation.models import (
@@ -41,6 +40,8 @@ from automation.models import (
     Transition,
     metadata,
 )
+from automation.scheduler.jobs.timers import fire_due_timers
+from automation.worker import process
 from tests.journey_world import World
 
 # --- the scene ----------------------------------------------------------------------
@@ -335,7 +336,7 @@ class Run(World):
             return
         start = index % len(done)
         chunk = done if width == 0 else done[start : start + width]
-        took = processing.process_events([pk for pk in chunk if pk is not None])
+        took = process.process_events([pk for pk in chunk if pk is not None])
         assert took == 0, f"{self.where}: re-delivered events {chunk} took effect ({took})"
         self.process()
         if "redelivery" in self.checks:

@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-import automation.preferences as prefs  # importing registers the step
-from automation import clock, processing
+from automation import clock
 from automation.conditions import Facts, compile_condition
+from automation.customers import prospect
 from automation.db import session_scope
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 from automation.models import Customer, Product
+from automation.worker import process
 from tests.journey_world import START, World
 
 
@@ -49,10 +50,9 @@ def _days(n: float) -> None:
 
 
 def test_the_step_runs_after_the_profile_and_before_segments() -> None:
-    processing.load_steps()
-    names = [step.__name__ for step in processing.PIPELINE]
-    assert names.index("apply_profile") < names.index("apply_preferences")
-    assert names.index("apply_preferences") < names.index("apply_segments")
+    names = [step.__name__ for step in process.STEPS]
+    assert names.index("ProfileStep") < names.index("PreferenceStep")
+    assert names.index("PreferenceStep") < names.index("SegmentStep")
 
 
 def test_three_views_today_beat_five_views_ninety_days_ago(database: str) -> None:
@@ -200,17 +200,17 @@ def test_prospect_score_and_its_reasons_for_a_known_sequence(database: str) -> N
         "product_view EDU-CARE ×4 (+13)",
         "new_category pension 2026-11-02 (+3)",
     ]
-    assert attrs["prospect_score"] == 62 >= prefs.PROSPECT_THRESHOLD
+    assert attrs["prospect_score"] == 62 >= prospect.PROSPECT_THRESHOLD
 
     # Time alone lowers it, once rescored: 25 days later only the quote is in the window.
     _days(25)
-    assert prefs.rescore() == 1
+    assert prospect.rescore() == 1
     attrs = _attrs()
     assert (attrs["prospect_score"], attrs["prospect_reasons"]) == (
         17,  # 30 × 0.5 ** (25/30) = 16.8
         ["quote_request 2026-11-22 (+17)"],
     )
-    assert prefs.rescore() == 0
+    assert prospect.rescore() == 0
 
     # A purchase ends that intent; an older request arriving late does not revive it.
     world.send("policy_purchased", "C1", policy_id="P2", product="EDU-CARE")
@@ -239,7 +239,7 @@ def test_the_prospect_condition_selects_the_same_customers_in_sql_and_python(
     assert "prospect_score" not in _attrs("C3")
 
     condition = compile_condition(
-        {"customer.attributes.prospect_score": {"gte": prefs.PROSPECT_THRESHOLD}},
+        {"customer.attributes.prospect_score": {"gte": prospect.PROSPECT_THRESHOLD}},
         allow_event=False,
     )
     now = clock.now()

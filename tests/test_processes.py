@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from automation.config import reset_settings
-from automation.ingest import ingest
-from automation.relay import unprocessed_count
+from automation.events.ingest import ingest
+from automation.events.outbox import unprocessed_count
 from tests.conftest import make_broker
 from tests.helpers import customer, ev
 
@@ -151,9 +151,9 @@ def test_a_worker_process_collects_garbage_as_worker_gc_threshold_says(
     env["AUTOMATION_BROKER_URL"] = "stub://"
     if setting is not None:
         env["AUTOMATION_WORKER_GC_THRESHOLD"] = setting
-    # What `dramatiq automation.actors` does first: import the actors module.
+    # What `dramatiq automation.worker.actors` does first: import the actors module.
     shown = subprocess.run(
-        [sys.executable, "-c", "import gc, automation.actors; print(gc.get_threshold()[0])"],
+        [sys.executable, "-c", "import gc, automation.worker.actors; print(gc.get_threshold()[0])"],
         cwd=ROOT,
         env=env,
         check=True,

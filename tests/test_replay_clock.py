@@ -9,7 +9,7 @@ from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
 
 from automation import clock
-from automation.replay_clock import OPTION, ReplayClock
+from automation.broker.replay_clock import OPTION, ReplayClock
 
 AT = pendulum.datetime(2026, 9, 3, 22, 30, tz="Asia/Seoul")
 

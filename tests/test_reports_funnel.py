@@ -11,11 +11,11 @@ import pytest
 
 from automation import clock
 from automation.db import session_scope
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 from automation.models import Customer, Policy
-from automation.processing import process_events
 from automation.reports.funnel import Rung, funnel_report
 from automation.reports.period import Period
+from automation.worker.process import process_events
 
 PERIOD = Period(date(2026, 11, 16), date(2026, 11, 22))
 

@@ -11,11 +11,11 @@ import pytest
 
 from automation import clock
 from automation.db import session_scope
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 from automation.models import Customer, Product
-from automation.processing import process_events
 from automation.reports.period import Period
 from automation.reports.weblog import Arrival, PathCount, Share, weblog_report
+from automation.worker.process import process_events
 
 PERIOD = Period(date(2026, 11, 16), date(2026, 11, 22))  # one week, Seoul
 GROUP = {"customer.has_children": True, "customer.age": {"between": [28, 40]}}

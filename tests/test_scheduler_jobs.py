@@ -14,13 +14,13 @@ from sqlmodel import col, select
 
 from automation import clock
 from automation.db import session_scope
-from automation.ingest import ingest
-from automation.jobs.activity import run_activity
-from automation.jobs.anniversaries import run_anniversaries
-from automation.jobs.consent import run_consent
-from automation.jobs.maturity import run_maturity
+from automation.events.ingest import ingest
 from automation.models import Customer, Event
 from automation.scheduler import state
+from automation.scheduler.jobs.activity import run_activity
+from automation.scheduler.jobs.anniversaries import run_anniversaries
+from automation.scheduler.jobs.consent import run_consent
+from automation.scheduler.jobs.maturity import run_maturity
 from automation.scheduler.runner import run_all
 from tests.journey_world import World
 

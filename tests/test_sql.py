@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
 from automation.db import get_engine, session_scope
+from automation.db.sql import among
 from automation.models import Customer, Event
-from automation.sql import among
 
 AWKWARD = ["plain", 'quo"te', "back\\slash", "com,ma", "{brace}", " spaced ", "NULL", "한글", ""]
 
@@ -40,7 +40,7 @@ def test_among_matches_ids_with_quotes_commas_braces_and_backslashes(database: s
 def test_among_finds_integer_ids(database: str) -> None:
     from sqlalchemy import BigInteger
 
-    from automation.ingest import ingest
+    from automation.events.ingest import ingest
     from tests.helpers import ev
 
     stored = ingest([ev(f"e{n}", "page_view", visitor_id=f"v{n}") for n in range(5)]).stored_ids

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException
 
+from automation.api.keys import check_key
 from automation.errors import AuthError
-from automation.keys import check_key
 from automation.models import Scope
 
 

@@ -24,10 +24,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from automation import clock
-from automation.channels import tracking
 from automation.channels.errors import PermanentDeliveryError
 from automation.channels.templates import RenderedEmail, sender
 from automation.config import get_settings
+from automation.tracking import tokens
 
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HEADER_VALUE = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII: no injected lines
@@ -58,7 +58,7 @@ def build_email(
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(clock.local())  # +0900, as Korean mail reads
     msg["Message-ID"] = message_id_header(message_key, who["address"])
-    unsubscribe = tracking.unsubscribe_url(message_id, base)
+    unsubscribe = tokens.unsubscribe_url(message_id, base)
     msg.set_raw("List-Unsubscribe", f"<{unsubscribe}>,\n <{unsubscribe_mailto(message_id)}>")
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_raw("X-Automation-Message", message_key)
@@ -83,10 +83,10 @@ def recipient(to: str) -> Address:
 def tracked_html(html: str, message_id: int, base_url: str) -> str:
     """``html`` with click-tracked links and the open pixel before ``</body>``."""
     pixel = (
-        f'<img src="{tracking.open_pixel_url(message_id, base_url)}" width="1" height="1" '
+        f'<img src="{tokens.open_pixel_url(message_id, base_url)}" width="1" height="1" '
         'alt="" style="display:block;border:0;width:1px;height:1px" />'
     )
-    html = tracking.rewrite_links(html, message_id, base_url)
+    html = tokens.rewrite_links(html, message_id, base_url)
     ends = list(_BODY_END.finditer(html))
     if not ends:
         return f"{html}\n{pixel}"
@@ -107,7 +107,7 @@ def unsubscribe_mailto(message_id: int) -> str:
     """The mailto: half of ``List-Unsubscribe`` (``UNSUBSCRIBE_ADDRESS``)."""
     settings = get_settings()
     address = settings.unsubscribe_address or (f"unsubscribe@{_domain(sender()['address'])}")
-    return f"mailto:{address}?subject=unsubscribe-{tracking.unsubscribe_token(message_id)}"
+    return f"mailto:{address}?subject=unsubscribe-{tokens.unsubscribe_token(message_id)}"
 
 
 def _domain(address: str) -> str:

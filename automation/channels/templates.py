@@ -42,7 +42,6 @@ from jinja2 import (
     select_autoescape,
 )
 
-from automation.channels import tracking
 from automation.channels.sms import (
     LMS_MAX_BYTES,
     LMS_SUBJECT_MAX_BYTES,
@@ -52,6 +51,7 @@ from automation.channels.sms import (
 )
 from automation.config import get_settings
 from automation.errors import AutomationError
+from automation.tracking import tokens
 
 Channel = Literal["email", "sms"]
 
@@ -274,7 +274,7 @@ def _variables(channel: Channel, template: str, context: dict[str, Any]) -> dict
         message = context.get("message") or {}
         if not isinstance(message.get("id"), int):
             raise TemplateProblem(f"email/{template}: the context has no message id")
-        variables["unsubscribe_url"] = tracking.unsubscribe_url(message["id"])
+        variables["unsubscribe_url"] = tokens.unsubscribe_url(message["id"])
     return variables
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from automation import clock
+from automation.customers.preferences import ranked
 from automation.models import Customer, Event, Message, Policy, Product
-from automation.preferences import ranked
 
 RECENT_DAYS = 90
 VIEW_TYPES = ("page_view", "content_view", "product_view")

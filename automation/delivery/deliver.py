@@ -26,7 +26,7 @@ from automation.db import session_scope
 from automation.delivery import ledger
 from automation.delivery.content import preference_report, template_context
 from automation.delivery.policy import DEFER, SUPPRESS, decide
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 from automation.models import CallTask, Customer, Message, MessageStatus
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from automation.channels.tracking import BadToken, read_token
 from automation.config import get_settings
+from automation.tracking.tokens import BadToken, read_token
 
 _HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _IMG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["']([^"']+/t/o/[^"']+)["']""", re.IGNORECASE)

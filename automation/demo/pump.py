@@ -21,9 +21,9 @@ from queue import Empty, Queue
 from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
 
-from automation.broker import use_broker
-from automation.publish import CHUNK
-from automation.sql import chunks
+from automation.broker.enqueue import CHUNK
+from automation.db.sql import chunks
+from automation.worker.actors import use_broker
 
 log = logging.getLogger(__name__)
 EVENTS, MESSAGES = "events", "messages"

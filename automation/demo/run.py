@@ -63,7 +63,7 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     with _demo_database(out), clock.frozen_at(START):
-        from automation.migrate import upgrade
+        from automation.db.migrate import upgrade
 
         upgrade("head")
         _refuse_used_database()

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from automation.db import get_engine
+from automation.db.sql import dialect_insert
 from automation.demo import catalog
 from automation.demo.catalog import INSURANCE, OCCUPATIONS, PRODUCTS, korean_name
 from automation.demo.people import Person, make_person
 from automation.models import Customer, Policy, Product
-from automation.sql import dialect_insert
 
 CONSENT = {"email": 0.86, "sms": 0.64, "call": 0.70, "ad": 0.76, "night": 0.06}
 HOLDERS = 0.34  # members with a policy

@@ -2,7 +2,7 @@
 
 With ``AUTOMATION_BROKER_URL`` set to Redis or RabbitMQ the replay runs as production
 does: the demo publishes, and worker processes started here (``python -m dramatiq
-automation.actors``, what ``automation worker`` runs) process the events and deliver
+automation.worker.actors``, what ``automation worker`` runs) process the events and deliver
 the messages. They run on real time and follow the replay's clock through the
 messages they take (``replay_clock.py``).
 
@@ -30,11 +30,12 @@ from typing import Any
 from dramatiq import Broker, Message, Middleware
 from sqlalchemy import func, select
 
-from automation.broker import build_broker, use_broker
+from automation.broker import build_broker
 from automation.config import get_settings
 from automation.db import get_engine
 from automation.delivery.ledger import on_their_way
 from automation.models import Event
+from automation.worker.actors import use_broker
 
 POLL = 0.01  # seconds between looks at the database
 IDLE_TIMEOUT = 120.0  # seconds the engine may stay busy before the demo gives up
@@ -68,7 +69,7 @@ class WorkerPool:
         self.log_file = log_file
         self._log = log_file.open("ab")
         env = os.environ | {"dramatiq_worker_timeout": str(WORKER_TIMEOUT_MS)}
-        command = [sys.executable, "-m", "dramatiq", "automation.actors"]
+        command = [sys.executable, "-m", "dramatiq", "automation.worker.actors"]
         command += ["--processes", str(processes), "--threads", str(threads)]
         self.process = subprocess.Popen(
             command, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=os.getcwd()
@@ -120,8 +121,8 @@ class WorkerPool:
         flushed queue). The relays offer what waits again, as the scheduler's relay jobs
         would once their grace period passed, which the replay's stopped clock never
         lets happen; processing and delivery skip whatever is already done."""
-        from automation.delivery.relay import relay_messages
-        from automation.relay import relay
+        from automation.delivery.backlog import relay_messages
+        from automation.events.outbox import relay
 
         log.warning(
             "the engine made no progress for %s s: offering what waits again", STALL_SECONDS

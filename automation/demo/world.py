@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from automation import keys
+from automation.api import keys
 from automation.api.app import create_app
 from automation.demo.agenda import Agenda
 from automation.demo.people import Person

@@ -34,10 +34,11 @@ from automation import clock
 from automation.conditions import Condition, Facts, compile_condition
 from automation.config import get_settings
 from automation.db import get_engine, session_scope
+from automation.db.sql import among
 from automation.errors import NotFound, ValidationError
 from automation.journeys import registry
 from automation.journeys.compiler import Compiled
-from automation.journeys.engine import bucket
+from automation.journeys.moves import bucket
 from automation.journeys.spec import TimerSpec
 from automation.journeys.timing import due_at
 from automation.models import (
@@ -49,7 +50,6 @@ from automation.models import (
     Timer,
     Transition,
 )
-from automation.sql import among
 
 PAGE = 10_000
 _customers = Customer.__table__  # type: ignore[attr-defined]

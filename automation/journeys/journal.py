@@ -16,14 +16,20 @@ from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from automation.db.sql import column_arrays, execute_arrays, unnest
 from automation.models import Timer, Transition
-from automation.sql import column_arrays, execute_arrays, unnest
 
 _TABLES = {
     "transitions": Transition.__table__,  # type: ignore[attr-defined]
     "timers": Timer.__table__,  # type: ignore[attr-defined]
 }
 _KEY = "journal"
+
+
+def install() -> None:
+    """Write what was appended when a session commits (idempotent; the worker calls it)."""
+    if not event.contains(Session, "before_commit", _write):
+        event.listen(Session, "before_commit", _write)
 
 
 def append(session: Session, table: str, row: dict[str, Any]) -> None:
@@ -37,7 +43,6 @@ def pending(session: Session, table: str) -> list[dict[str, Any]]:
     return rows
 
 
-@event.listens_for(Session, "before_commit")
 def _write(session: Session) -> None:
     rows = session.info.pop(_KEY, None)
     if not rows:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from automation.db_types import UTCDateTime
+from automation.db.types import UTCDateTime
 
 
 class Attribution(SQLModel, table=True):

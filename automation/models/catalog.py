@@ -10,7 +10,7 @@ from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
 from automation import clock
-from automation.db_types import JSONType, UTCDateTime
+from automation.db.types import JSONType, UTCDateTime
 
 
 class Product(SQLModel, table=True):

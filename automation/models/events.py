@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, Integer, text
 from sqlmodel import Field, SQLModel
 
-from automation.db_types import JSONType, UTCDateTime
+from automation.db.types import JSONType, UTCDateTime
 
 
 class Event(SQLModel, table=True):

@@ -9,7 +9,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from automation import clock
-from automation.db_types import UTCDateTime
+from automation.db.types import UTCDateTime
 
 
 class Scope(StrEnum):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from automation.db_types import UTCDateTime
+from automation.db.types import UTCDateTime
 
 
 class SchedulerState(SQLModel, table=True):

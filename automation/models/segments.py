@@ -9,7 +9,7 @@ from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from automation import clock
-from automation.db_types import JSONType, UTCDateTime
+from automation.db.types import JSONType, UTCDateTime
 
 
 class Segment(SQLModel, table=True):

@@ -58,7 +58,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from automation.conditions_sql import EVENTS
+from automation.conditions import EVENTS
 from automation.db import get_engine
 from automation.models import CallTask, Enrollment, EnrollmentStatus, Message, MessageStatus
 from automation.reports.period import Period

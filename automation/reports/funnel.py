@@ -48,9 +48,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from automation.conditions_sql import CUSTOMERS, EVENTS, POLICIES
+from automation.conditions import CUSTOMERS, EVENTS, POLICIES
 from automation.db import get_engine
-from automation.db_types import UTCDateTime
+from automation.db.types import UTCDateTime
 from automation.models import LifecycleStage
 from automation.reports.period import Period
 from automation.reports.weblog import WEB_TYPES, Query

@@ -61,13 +61,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from automation import clock
-from automation.conditions import Condition, compile_condition
-from automation.conditions_sql import CUSTOMERS, EVENTS
+from automation.conditions import CUSTOMERS, EVENTS, Condition, compile_condition
 from automation.config import get_settings
+from automation.customers.profile import ACTIVITY_TYPES
 from automation.db import get_engine
-from automation.db_types import UTCDateTime
+from automation.db.types import UTCDateTime
 from automation.models import Product
-from automation.profile import ACTIVITY_TYPES
 from automation.reports.period import Period
 
 PAGE_TYPES = ("content_view", "page_view", "product_view")

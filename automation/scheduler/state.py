@@ -15,8 +15,8 @@ from sqlalchemy import select
 from automation import clock
 from automation.config import get_settings
 from automation.db import get_engine
+from automation.db.sql import dialect_insert
 from automation.models import SchedulerState
-from automation.sql import dialect_insert
 
 _state = SchedulerState.__table__  # type: ignore[attr-defined]
 

@@ -1,10 +1,9 @@
 """Keeping segment membership up to date, and telling journeys about it.
 
-Incrementally, per event (a pipeline step after the profile): the event's customer
-is re-checked, in Python, against the segments the event can change — those that
-count events of its type, or read customer fields or policies the profile step just
-changed. In bulk (``refresh``): the condition compiled to SQL, entries and exits
-computed in the database. Either way every entry and exit is a ``segment_changes``
+Incrementally, per event (``step.py``, a pipeline step after the profile): the
+event's customer is re-checked, in Python, against the segments the event can change
+(:func:`concerns`). In bulk (:func:`refresh`, here): the condition compiled to SQL,
+entries and exits computed in the database. Either way every entry and exit is a ``segment_changes``
 row and a ``segment_entered``/``segment_exited`` event a journey can start on. The
 first fill of a new segment records its members without events, so publishing a
 segment does not start a journey for everyone in it at once.
@@ -17,20 +16,18 @@ from datetime import datetime
 
 from sqlalchemy import delete, exists, func, insert, literal, select
 from sqlalchemy.engine import Connection
-from sqlmodel import Session
 
 from automation import clock
-from automation.conditions import Condition, Facts
+from automation.broker import enqueue_events
+from automation.conditions import Condition
+from automation.customers.preferences import PREFERENCE_TYPES
+from automation.customers.profile import POLICY_TYPES, PROFILE_TYPES
 from automation.db import get_engine, session_scope
-from automation.event_schema import EventIn
-from automation.event_store import insert_events
-from automation.models import Customer, Event, Segment, SegmentChange, SegmentMember
-from automation.preferences import PREFERENCE_TYPES
-from automation.processing import add_step
-from automation.profile import POLICY_TYPES, PROFILE_TYPES, locked_customer
-from automation.publish import publish_events
+from automation.db.sql import chunks
+from automation.events.catalog import segment_changed
+from automation.events.store import insert_events
+from automation.models import Customer, Segment, SegmentChange, SegmentMember
 from automation.segments import registry
-from automation.sql import chunks
 
 _members = SegmentMember.__table__  # type: ignore[attr-defined]
 _changes = SegmentChange.__table__  # type: ignore[attr-defined]
@@ -47,69 +44,6 @@ def concerns(condition: Condition, event_type: str) -> bool:
     if changes_customer and any(f.startswith("customer.") for f in fields):
         return True
     return event_type in POLICY_TYPES and any(f.startswith("policies") for f in fields)
-
-
-def prepare(session: Session, events: list[Event]) -> None:
-    """Once per chunk: the segments (a handful of rows)."""
-    session.info["segments"] = registry.segments(session)
-
-
-def apply_segments(session: Session, event: Event) -> None:
-    """Re-check the event's customer against the segments it can change (a pipeline step)."""
-    if not event.customer_id:
-        return
-    wanted = [
-        (row, cond)
-        for row, cond in session.info.get("segments", [])
-        if concerns(cond, event.type)
-        # a segment event concerns only the segments that name that segment
-        and (
-            not event.type.startswith("segment_")
-            or f"segments:{event.properties.get('segment')}" in cond.fields
-        )
-    ]
-    if not wanted:
-        return
-    customer = locked_customer(session, event.customer_id)
-    if customer is None:
-        return
-    now = clock.now()
-    facts = Facts(customer=customer, now=now, session=session)
-    current = set(
-        session.exec(
-            select(_members.c.segment_id).where(_members.c.customer_id == customer.customer_id)
-        ).scalars()  # type: ignore[call-overload]
-    )
-    for row, cond in wanted:
-        inside = cond.matches(facts)
-        was = row.segment_id in current
-        if inside == was:
-            continue
-        conn = session.connection()
-        if inside:
-            conn.execute(
-                insert(_members).values(
-                    segment_id=row.segment_id, customer_id=customer.customer_id, entered_at=now
-                )
-            )
-        else:
-            conn.execute(
-                delete(_members).where(
-                    _members.c.segment_id == row.segment_id,
-                    _members.c.customer_id == customer.customer_id,
-                )
-            )
-        _record(conn, row.segment_id, [customer.customer_id], inside, now, "event", event.id)
-        stored = insert_events(
-            conn,
-            [_event(row.segment_id, customer.customer_id, inside, now, f"e{event.id}")],
-            now,
-            "segments",
-        )
-        session.info.setdefault("emitted", []).extend(stored.values())
-
-
-add_step(apply_segments, prepare=prepare, rank=30)
 
 
 @dataclass(frozen=True)
@@ -160,14 +94,16 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
                 .returning(m.c.customer_id)
             ).scalars()
         )
-        _record(conn, segment_id, entered, True, now, "refresh", None)
-        _record(conn, segment_id, exited, False, now, "refresh", None)
+        record_changes(conn, segment_id, entered, True, now, "refresh", None)
+        record_changes(conn, segment_id, exited, False, now, "refresh", None)
         stored: dict[str, int] = {}
         if emit if emit is not None else not first_fill:
             tag = f"r{now.isoformat()}"
             changes = [(cid, True) for cid in entered] + [(cid, False) for cid in exited]
             for part in chunks(changes, 5000):
-                events = [_event(segment_id, cid, inside, now, tag) for cid, inside in part]
+                events = [
+                    segment_changed(segment_id, cid, inside, now, tag) for cid, inside in part
+                ]
                 stored |= insert_events(conn, events, now, "segments")
         row.refreshed_at = now
         session.add(row)
@@ -175,7 +111,7 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
             select(func.count()).select_from(m).where(m.c.segment_id == segment_id)
         ).scalar_one()
     if stored:
-        publish_events(list(stored.values()))
+        enqueue_events(list(stored.values()))
     return Refreshed(segment_id, int(members), len(entered), len(exited), len(stored))
 
 
@@ -193,7 +129,7 @@ def member_counts() -> dict[str, int]:
         return {sid: int(n) for sid, n in conn.execute(query)}
 
 
-def _record(
+def record_changes(
     conn: Connection,
     segment_id: str,
     customer_ids: list[str],
@@ -233,16 +169,4 @@ def _record(
             }
             for cid in customer_ids
         ],
-    )
-
-
-def _event(segment_id: str, customer_id: str, entered: bool, now: datetime, tag: str) -> EventIn:
-    kind = "entered" if entered else "exited"
-    return EventIn(
-        event_id=f"segment:{segment_id}:{customer_id}:{kind}:{tag}",
-        type=f"segment_{kind}",
-        occurred_at=now,
-        visitor_id=None,
-        customer_id=customer_id,
-        properties={"segment": segment_id},
     )

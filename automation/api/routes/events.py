@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from automation import metrics
 from automation.api.deps import IngestKey
 from automation.config import get_settings
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 
 router = APIRouter()
 

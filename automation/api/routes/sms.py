@@ -23,7 +23,7 @@ from sqlmodel import select
 from automation import clock
 from automation.api.deps import IngestKey
 from automation.db import session_scope
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 from automation.models import Message
 
 router = APIRouter()

@@ -20,12 +20,12 @@ from sqlmodel import Session, col, select
 
 from automation import clock
 from automation.api.deps import AgentKey
+from automation.api.keys import key_name
 from automation.db import session_scope
 from automation.errors import AuthError
-from automation.ingest import ingest
-from automation.keys import key_name
+from automation.events.ingest import ingest
 from automation.models import CallTask, Customer, Message
-from automation.processing import process_events
+from automation.worker.process import process_events
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])

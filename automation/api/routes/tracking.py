@@ -27,11 +27,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from sqlmodel import select
 
 from automation import clock
-from automation.channels.tracking import BadToken, TokenKind, read_token
 from automation.db import session_scope
-from automation.ingest import ingest
+from automation.events.ingest import ingest
 from automation.models import Event, Message
-from automation.processing import process_events
+from automation.tracking.tokens import BadToken, TokenKind, read_token
+from automation.worker.process import process_events
 
 log = logging.getLogger(__name__)
 router = APIRouter()

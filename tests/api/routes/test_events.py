@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from automation import db, keys
-from automation.api import create_app
+from automation import db
+from automation.api import create_app, keys
 from automation.models import Event
 
 

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from automation import keys
-from automation.api import create_app
+from automation.api import create_app, keys
 from automation.db import session_scope
 from automation.journeys import yamlmap
 from automation.models import (

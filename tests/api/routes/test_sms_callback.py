@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from automation import keys
+from automation.api import keys
 from automation.api.app import create_app
 from automation.db import session_scope
 from automation.models import Customer, Event, Message

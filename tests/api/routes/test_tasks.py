@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from automation import clock, db, keys
-from automation.api import create_app
+from automation import clock, db
+from automation.api import create_app, keys
 from automation.models import CallTask, Customer, Event, Message
 
 ALLOWED = "reached, not_reached, interested, appointment, sold, do_not_call"

@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from automation import clock, db
 from automation.api import create_app
-from automation.channels import tracking
 from automation.models import Customer, Event, Message
+from automation.tracking import tokens as tracking
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
 TARGET = "https://www.example-life.co.kr/products/educare?utm_source=mail&x=1"

@@ -1,0 +1,5 @@
+"""``python -m automation.cli``."""
+
+from automation.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Events: the one way in (validate, deduplicate, stitch identity, store, enqueue)."""

@@ -1,0 +1,1 @@
+"""CSV/JSONL import of customers, policies, products, consents and events."""

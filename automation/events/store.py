@@ -1,0 +1,79 @@
+"""Writing a batch of validated events: one statement, duplicates skipped by ``event_id``.
+
+PostgreSQL gets ``INSERT … SELECT FROM unnest(arrays)`` with binary parameters: one
+short statement whatever the batch size, where a multi-row VALUES list of 9,000
+placeholders costs psycopg a fresh parse of the query text on every batch.
+SQLite keeps SQLAlchemy's multi-row INSERT.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy.engine import Connection
+
+from automation.db.sql import dialect_insert
+from automation.events.schema import EventIn
+from automation.models import Event
+
+_events = Event.__table__  # type: ignore[attr-defined]
+
+_PG_INSERT = """
+INSERT INTO events (event_id, type, occurred_at, received_at, visitor_id, customer_id,
+                    properties, source, attempts)
+SELECT e, t, o, %b, v, c, p, %b, 0
+FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::jsonb[])
+     AS r(e, t, o, v, c, p)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id, event_id
+"""
+
+
+def insert_events(
+    conn: Connection, events: list[EventIn], now: datetime, source: str
+) -> dict[str, int]:
+    """Store ``events`` not stored before; returns event_id → database id of those stored."""
+    if conn.dialect.name == "postgresql":
+        return _insert_postgresql(conn, events, now, source)
+    rows = [
+        {
+            "event_id": ev.event_id,
+            "type": ev.type,
+            "occurred_at": ev.occurred_at,
+            "received_at": now,
+            "visitor_id": ev.visitor_id,
+            "customer_id": ev.customer_id,
+            "properties": ev.properties,
+            "source": source,
+            "attempts": 0,
+        }
+        for ev in events
+    ]
+    stmt = (
+        dialect_insert(conn, _events)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(_events.c.id, _events.c.event_id)
+    )
+    return {event_id: pk for pk, event_id in conn.execute(stmt, rows)}
+
+
+def _insert_postgresql(
+    conn: Connection, events: list[EventIn], now: datetime, source: str
+) -> dict[str, int]:
+    raw = cast(psycopg.Connection[Any], conn.connection.driver_connection)  # same transaction
+    params = (
+        now,
+        source,
+        [ev.event_id for ev in events],
+        [ev.type for ev in events],
+        [ev.occurred_at for ev in events],
+        [ev.visitor_id for ev in events],
+        [ev.customer_id for ev in events],
+        [Jsonb(ev.properties) for ev in events],
+    )
+    with raw.cursor(binary=True) as cur:
+        cur.execute(_PG_INSERT, params)
+        return {event_id: pk for pk, event_id in cur.fetchall()}

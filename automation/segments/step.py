@@ -1,0 +1,81 @@
+"""The segments step: the event's customer re-checked, in Python, against the segments
+the event can change (``membership.concerns``): those that count events of its type,
+or read customer fields or policies the profile step just changed. An entry or exit
+is a ``segment_changes`` row and a ``segment_entered``/``segment_exited`` event,
+stored in the chunk's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select
+
+from automation import clock
+from automation.conditions import Condition, Facts
+from automation.customers.chunk import Chunk
+from automation.events.catalog import segment_changed
+from automation.models import Event, Segment, SegmentMember
+from automation.segments import registry
+from automation.segments.membership import concerns, record_changes
+
+_members = SegmentMember.__table__  # type: ignore[attr-defined]
+
+
+class SegmentStep:
+    """Built once per chunk: the segments (a handful of rows)."""
+
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        self.segments: list[tuple[Segment, Condition]] = registry.segments(chunk.session)
+
+    def apply(self, event: Event) -> None:
+        """Re-check the event's customer against the segments it can change."""
+        if not event.customer_id:
+            return
+        wanted = [
+            (row, cond)
+            for row, cond in self.segments
+            if concerns(cond, event.type)
+            # a segment event concerns only the segments that name that segment
+            and (
+                not event.type.startswith("segment_")
+                or f"segments:{event.properties.get('segment')}" in cond.fields
+            )
+        ]
+        if not wanted:
+            return
+        customer = self.chunk.customer(event.customer_id)
+        if customer is None:
+            return
+        session = self.chunk.session
+        now = clock.now()
+        facts = Facts(customer=customer, now=now, session=session)
+        current = set(
+            session.exec(
+                select(_members.c.segment_id).where(_members.c.customer_id == customer.customer_id)
+            ).scalars()  # type: ignore[call-overload]
+        )
+        for row, cond in wanted:
+            inside = cond.matches(facts)
+            was = row.segment_id in current
+            if inside == was:
+                continue
+            conn = session.connection()
+            if inside:
+                conn.execute(
+                    insert(_members).values(
+                        segment_id=row.segment_id, customer_id=customer.customer_id, entered_at=now
+                    )
+                )
+            else:
+                conn.execute(
+                    delete(_members).where(
+                        _members.c.segment_id == row.segment_id,
+                        _members.c.customer_id == customer.customer_id,
+                    )
+                )
+            record_changes(
+                conn, row.segment_id, [customer.customer_id], inside, now, "event", event.id
+            )
+            changed = segment_changed(
+                row.segment_id, customer.customer_id, inside, now, f"e{event.id}"
+            )
+            self.chunk.emit([changed], "segments")

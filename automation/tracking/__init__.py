@@ -1,0 +1,1 @@
+"""Tracking: signed tokens in links, and responses turned into events."""

@@ -1,0 +1,1 @@
+"""The worker: Dramatiq actors, the processing pipeline, the embedded runtime."""

@@ -1,0 +1,135 @@
+"""Processing stored events, exactly once in effect: the pipeline.
+
+A message carries a chunk of event ids. The worker claims them (``processed_at``
+set only where it was still unset) and runs the pipeline over them in one
+transaction; if anything fails, that transaction is rolled back and each event is
+retried alone, so one bad event cannot hold the others back. A failure is recorded
+on the event and the relay offers it again later.
+
+The pipeline is :data:`STEPS`, in order: each step is built once per chunk over a
+shared :class:`~automation.customers.chunk.Chunk` (loading and locking in bulk), then
+applied to each event. Lock order, the same everywhere (ingest's stitching too): event
+rows, then identities, then customers (the profile step), then enrollments (the
+journey step), each in sorted key order.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import BigInteger, update
+from sqlmodel import col, select
+
+from automation import clock, metrics
+from automation.broker import enqueue_events, enqueue_messages
+from automation.config import get_settings
+from automation.customers.attribution import AttributionStep
+from automation.customers.chunk import Chunk, Step
+from automation.customers.preferences import PreferenceStep
+from automation.customers.profile import ProfileStep
+from automation.db import array_updates, session_scope
+from automation.db.sql import among, retry_conflicts
+from automation.journeys import journal
+from automation.journeys.engine import JourneyStep
+from automation.models import Event
+from automation.segments.step import SegmentStep
+
+log = logging.getLogger(__name__)
+_events = Event.__table__  # type: ignore[attr-defined]
+# Flush-time writers of the pipeline's rows (PostgreSQL): changed customers and
+# enrollments as array UPDATEs, transitions and timers as array INSERTs at commit.
+array_updates.install()
+journal.install()
+
+STEPS: tuple[type[Step], ...] = (
+    ProfileStep,  # visits, activity, lifecycle ladder, policies, suppression flags
+    PreferenceStep,  # preferences, channel responsiveness, prospect score
+    SegmentStep,  # segments this event can change → segment_entered / segment_exited
+    AttributionStep,  # conversions credited to the messages that led there
+    JourneyStep,  # goals, exits, state rules, due timers → transitions, messages, timers
+)
+
+
+def process_events(event_pks: list[int]) -> int:
+    """Process a chunk of events; returns how many took effect (re-deliveries count 0)."""
+    if len(event_pks) > 1:
+        try:
+            return retry_conflicts(lambda: _process(event_pks))
+        except Exception as exc:
+            log.info("chunk of %d failed (%s); processing one by one", len(event_pks), exc)
+    done = 0
+    for pk in event_pks:
+        try:
+            done += process_event(pk)
+        except Exception:
+            log.exception("event %s failed", pk)
+    return done
+
+
+def process_event(event_pk: int) -> bool:
+    """Apply one event's effects; False if it was processed already (or given up on).
+
+    A deadlock or serialization conflict is retried at once (a few times); any
+    other error is recorded on the event and raised.
+    """
+    try:
+        return bool(retry_conflicts(lambda: _process([event_pk])))
+    except Exception as exc:
+        _record_failure(event_pk, exc)
+        metrics.EVENTS_PROCESSED.labels("failed").inc()
+        raise
+
+
+def _process(event_pks: list[int]) -> int:
+    with session_scope() as session:
+        dialect = session.get_bind().dialect.name
+        claimed = (
+            session.connection()
+            .execute(
+                update(_events)
+                .where(
+                    among(dialect, _events.c.id, event_pks, BigInteger),
+                    _events.c.processed_at.is_(None),
+                    _events.c.attempts < get_settings().max_event_attempts,
+                )
+                .values(processed_at=clock.now(), attempts=_events.c.attempts + 1)
+                .returning(_events.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        skipped = len(event_pks) - len(claimed)
+        if skipped:
+            metrics.EVENTS_PROCESSED.labels("skipped").inc(skipped)
+        if not claimed:
+            return 0
+        events = list(
+            session.exec(
+                select(Event)
+                .where(among(dialect, col(Event.id), claimed, BigInteger))
+                .order_by(col(Event.occurred_at), col(Event.id))
+            )
+        )
+        chunk = Chunk(session, events)
+        steps = [step(chunk) for step in STEPS]
+        for event in events:
+            for step in steps:
+                step.apply(event)
+    metrics.EVENTS_PROCESSED.labels("processed").inc(len(claimed))
+    if chunk.emitted:  # events the steps stored (segments, journeys' emit), now committed
+        enqueue_events(chunk.emitted)
+    if chunk.messages:  # messages the journeys decided, now committed: deliver them
+        enqueue_messages(chunk.messages)
+    return len(claimed)
+
+
+def _record_failure(event_pk: int, exc: Exception) -> None:
+    with session_scope() as session:
+        session.connection().execute(
+            update(_events)
+            .where(_events.c.id == event_pk, _events.c.processed_at.is_(None))
+            .values(
+                attempts=_events.c.attempts + 1,
+                last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+        )
