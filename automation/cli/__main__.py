@@ -1,5 +1,5 @@
 """``python -m automation.cli``."""
 
-from automation.cli import main
+from automation.cli.commands import main
 
 main()

@@ -21,10 +21,11 @@ from sqlmodel import col, select
 
 from automation import clock
 from automation.db import session_scope
+from automation.demo.errors import DemoError
 from automation.demo.mailbox import Link, Mail, read_mail, read_sms, sent_file
 from automation.demo.people import Person
 from automation.demo.web import event
-from automation.demo.world import DemoError, World
+from automation.demo.world import World
 from automation.models import Message, MessageStatus
 
 OPEN = (0.22, 0.30)  # chance of opening: base + fit ×

@@ -31,6 +31,7 @@ from automation.config import get_settings, reset_settings
 from automation.db import engine_for, get_engine
 from automation.demo import seed
 from automation.demo.agent import work_queue
+from automation.demo.errors import DemoError
 from automation.demo.mailbox import sms_outbox
 from automation.demo.pump import Pump
 from automation.demo.report import write_report
@@ -39,7 +40,7 @@ from automation.demo.results import collect
 from automation.demo.summary import print_summary
 from automation.demo.web import Visit, day_of_visits
 from automation.demo.workers import WorkerPool
-from automation.demo.world import DemoError, World, api_client
+from automation.demo.world import World, api_client
 from automation.journeys.bulk import enter_matching
 from automation.journeys.registry import builtin_files, publish_files
 from automation.models import Customer

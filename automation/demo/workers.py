@@ -34,6 +34,7 @@ from automation.broker import build_broker
 from automation.config import get_settings
 from automation.db import get_engine
 from automation.delivery.ledger import on_their_way
+from automation.demo.errors import DemoError
 from automation.models import Event
 from automation.worker.actors import use_broker
 
@@ -85,7 +86,6 @@ class WorkerPool:
 
     def __call__(self) -> None:
         """Wait until every stored event is processed and no message is on its way."""
-        from automation.demo.world import DemoError
 
         if self._published.count == self._idle_at:
             return  # nothing published since the engine was idle: it still is

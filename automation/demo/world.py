@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from automation.api import keys
 from automation.api.app import create_app
 from automation.demo.agenda import Agenda
+from automation.demo.errors import DemoError
 from automation.demo.people import Person
 from automation.demo.pump import Pump
 from automation.demo.workers import WorkerPool
-from automation.errors import AutomationError
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -29,10 +29,6 @@ BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
-
-
-class DemoError(AutomationError):
-    """The engine refused what the demo sent: a bug in the demo or in the engine."""
 
 
 def api_client() -> TestClient:

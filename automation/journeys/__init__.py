@@ -1,0 +1,13 @@
+"""Journeys: marketing ops' state machines, and the engine that moves customers
+through them — the only place that decides what a customer gets next.
+
+- ``yamlmap.py``, ``spec.py``, ``checks.py``: YAML with line numbers → a frozen
+  ``JourneySpec``; every problem as ``FILE:LINE: reason``.
+- ``compiler.py``: a version → one ``transitions`` machine; ``registry.py``: publish
+  (immutable versions), the compiled-machine cache, pause and resume.
+- ``engine.py``: the pipeline step; ``moves.py``: moving, entering, finishing, handing
+  off; ``actions.py``: what a state does (messages decided, attributes, events);
+  ``timing.py``: when timers are due; ``journal.py``: transitions and timers written
+  at commit.
+- ``bulk.py``: a condition's customers entered in bulk.
+"""
