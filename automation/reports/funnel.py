@@ -3,7 +3,7 @@
 Definitions:
 
 - **cohort**: the people active in the period: a person (the customer when the event
-  names one, else the visitor) with a web event (``weblog.WEB_TYPES``) or a
+  names one, else the visitor) with a web event (``weblog_events.WEB_TYPES``) or a
   ``policy_purchased`` / ``policy_renewed`` inside it.
 - **reached**: cohort people on that rung or above at the end of the period. Every
   cohort person is a *visitor*; a *member* has a customer id and joined (``joined_at``)
@@ -53,7 +53,8 @@ from automation.db import get_engine
 from automation.db.types import UTCDateTime
 from automation.models import LifecycleStage
 from automation.reports.period import Period
-from automation.reports.weblog import WEB_TYPES, Query
+from automation.reports.query import Query
+from automation.reports.weblog_events import WEB_TYPES
 
 RUNGS = ("visitor", "member", "first_policy", "repeat")
 LADDER_TYPES = ("policy_purchased", "policy_renewed")

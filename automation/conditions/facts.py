@@ -1,0 +1,30 @@
+"""Facts: what a condition is evaluated against in Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a condition is evaluated against.
+
+    Parameters:
+        customer: a Customer row, or None.
+        now: the evaluation time (aware).
+        event: the Event being handled (``type``, ``properties``), or None.
+        session: a database session for history and ``policy.*``; None: no history.
+        policy_id: the policy for ``policy.*`` (else the event's ``policy_id``).
+    """
+
+    customer: Any
+    now: datetime
+    event: Any = None
+    session: Any = None
+    policy_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None or self.now.utcoffset() is None:
+            raise ValueError(f"Facts.now must be aware, got {self.now!r}")
