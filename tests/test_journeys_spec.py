@@ -64,6 +64,7 @@ def test_a_good_journey_compiles() -> None:
         (("    end: true", "    do: [{email: welcome}]"), 11, "no way out"),
         (("name: Test", "name: Test\ncolour: red"), 3, "unknown key 'colour'"),
         (("journey: test-journey", "journey: Test Journey"), 1, "lower-case slug"),
+        (("after: {wait: 3d, to: bye}", "at: {date: {x: 1}, to: bye}"), 10, "date is one of"),
     ],
 )
 def test_mistakes_point_at_their_line(change: tuple[str, str], line: int, reason: str) -> None:

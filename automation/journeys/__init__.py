@@ -1,8 +1,9 @@
 """Journeys: marketing ops' state machines, and the engine that moves customers
 through them — the only place that decides what a customer gets next.
 
-- ``yamlmap.py``, ``spec.py``, ``checks.py``: YAML with line numbers → a frozen
-  ``JourneySpec``; every problem as ``FILE:LINE: reason``.
+- ``spec.py`` (load a file, a text, a stored version): YAML with line numbers
+  (``yamlmap.py``) read by ``reader.py`` and ``values.py`` into the frozen types of
+  ``definition.py``, checked by ``checks.py``; every problem as ``FILE:LINE: reason``.
 - ``compiler.py``: a version → one ``transitions`` machine; ``registry.py``: publish
   (immutable versions), the compiled-machine cache, pause and resume.
 - ``engine.py``: the pipeline step; ``moves.py``: moving, entering, finishing, handing

@@ -3,12 +3,8 @@ out, immediate states stay immediate, and every template is there."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from automation.config import get_settings
-
-if TYPE_CHECKING:
-    from automation.journeys.spec import JourneySpec, StateSpec
+from automation.journeys.definition import JourneySpec, StateSpec
 
 Problem = tuple[tuple[str | int, ...], str]
 TEMPLATE_FILES = {"email": ("email/{}.html", "email/{}.txt"), "sms": ("sms/{}.txt",)}
