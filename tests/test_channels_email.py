@@ -26,9 +26,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from automation.channels.email import build_email
+from automation.channels.email_template import render_email
 from automation.channels.errors import PermanentDeliveryError, TransientDeliveryError
 from automation.channels.smtp import SinkSender, SmtpConfig, SmtpSender, close_senders, get_sender
-from automation.channels.templates import render_email, sample_context
+from automation.channels.templates import sample_context
 from automation.config import reset_settings
 from automation.errors import ConfigError
 from automation.tracking import tokens as tracking

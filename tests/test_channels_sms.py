@@ -16,16 +16,17 @@ from typing import Any, ClassVar
 import pytest
 
 from automation.channels.errors import PermanentDeliveryError, TransientDeliveryError
+from automation.channels.jinja import TemplateProblem
 from automation.channels.sms import (
     FileGateway,
     HttpGateway,
     OutgoingSms,
     close_gateways,
     get_gateway,
-    normalise_mobile,
-    sms_size,
 )
-from automation.channels.templates import TemplateProblem, render_sms, sample_context
+from automation.channels.sms_template import render_sms
+from automation.channels.sms_text import normalise_mobile, sms_size
+from automation.channels.templates import sample_context
 from automation.config import ROOT, reset_settings
 
 AD_HEAD = "(광고)교보생명\n"

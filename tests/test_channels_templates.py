@@ -13,14 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from automation.channels.templates import (
-    TemplateProblem,
-    check_template,
-    josa,
-    korean_date,
-    render_email,
-    sample_context,
-)
+from automation.channels.email_template import render_email
+from automation.channels.jinja import TemplateProblem, josa, korean_date
+from automation.channels.templates import check_template, sample_context
 from automation.config import ROOT, get_settings, reset_settings
 from automation.tracking import tokens as tracking
 

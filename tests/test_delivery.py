@@ -333,6 +333,34 @@ def test_a_call_becomes_one_task_with_the_preference_report(database: str) -> No
     assert report["policies"][0]["maturity_date"] == "2026-11-22"
 
 
+def test_after_a_crash_mail_and_sms_go_to_review_and_a_call_is_reopened_once(
+    database: str,
+) -> None:
+    _world(call_consent=True, email="c1@example.kr")
+    ids = {
+        "email": _message("email", "welcome", "e"),
+        "sms": _message("sms", "product_reminder", "s"),
+        "call": _message("call", None, "c", queue="sales"),
+    }
+    assert deliver(ids["call"]).status == "sent"
+    with session_scope() as s:  # as a worker that died after the send leaves them
+        for mid in ids.values():
+            row = s.get(Message, mid)
+            assert row is not None
+            row.status, row.updated_at = "sending", clock.now()
+            s.add(row)
+    clock.advance(timedelta(minutes=11))
+    assert ledger.resolve_stuck(clock.now()) == 3
+    assert {c: _row(mid).status for c, mid in ids.items()} == {
+        "email": "review",
+        "sms": "review",
+        "call": "queued",
+    }
+    assert deliver(ids["call"]).status == "sent"
+    with session_scope() as s:
+        assert len(s.exec(select(CallTask)).all()) == 1  # opening the task is idempotent
+
+
 def test_no_call_consent_no_task(database: str) -> None:
     _world()  # call consent defaults to no
     mid = _message("call", None, queue="sales", priority="normal")

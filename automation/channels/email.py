@@ -24,8 +24,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from automation import clock
+from automation.channels.email_template import RenderedEmail
 from automation.channels.errors import PermanentDeliveryError
-from automation.channels.templates import RenderedEmail, sender
+from automation.channels.variables import sender
 from automation.config import get_settings
 from automation.tracking import tokens
 
@@ -40,7 +41,7 @@ def build_email(
     """The e-mail to send for one message.
 
     Parameters:
-        rendered: from :func:`~automation.channels.templates.render_email`.
+        rendered: from :func:`~automation.channels.email_template.render_email`.
         to: the recipient's address.
         message_id: the message row's id (signs the tracking links).
         message_key: its idempotency key (``X-Automation-Message``, ``Message-ID``).

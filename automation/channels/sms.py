@@ -1,4 +1,4 @@
-"""SMS: byte counting, and the gateways chosen by ``SMS_URL``.
+"""SMS gateways, chosen by ``SMS_URL`` (sizes and numbers: ``sms_text.py``).
 
 - ``file://DIR`` (the embedded default ``file://./outbox/sms``): one JSON file per
   message, named by its message key, so writing the same message again is one file.
@@ -11,13 +11,10 @@
 
 from __future__ import annotations
 
-import codecs
-import hashlib
 import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,60 +23,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from automation.channels.errors import PermanentDeliveryError, TransientDeliveryError
+from automation.channels.outbox import file_stem, write_atomic
+from automation.channels.sms_text import normalise_mobile
 from automation.config import get_settings
+from automation.errors import ConfigError
 
 if TYPE_CHECKING:
-    from automation.channels.templates import RenderedSms
+    from automation.channels.sms_template import RenderedSms
 
 log = logging.getLogger(__name__)
 
-SMS_MAX_BYTES = 90
-LMS_MAX_BYTES = 2000
-LMS_SUBJECT_MAX_BYTES = 40  # what Korean carriers display; longer subjects are cut
 DEFAULT_TIMEOUT_SECONDS = 10.0
-
-_WIDE = "automation.sms_wide"
-_MOBILE = re.compile(r"01[016789]\d{7,8}")
-
-
-def _count_as_two(exc: UnicodeError) -> tuple[bytes, int]:
-    if not isinstance(exc, UnicodeEncodeError):
-        raise exc
-    return b"??" * (exc.end - exc.start), exc.end
-
-
-codecs.register_error(_WIDE, _count_as_two)
-
-
-def sms_size(text: str) -> int:
-    """Bytes ``text`` takes in an SMS: CP949, 2 per Hangul syllable, 2 per character
-    outside it (emoji), 1 per newline.
-
-    CP949 rather than Python's ``euc-kr``: the latter spells the 8,822 syllables
-    outside KS X 1001 (똠, 뷁) as 8-byte jamo sequences, which no carrier counts.
-    """
-    return len(text.replace("\r\n", "\n").encode("cp949", errors=_WIDE))
-
-
-def truncate_bytes(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` of at most ``limit`` SMS bytes."""
-    while sms_size(text) > limit:
-        text = text[:-1]
-    return text
-
-
-def normalise_mobile(number: str) -> str:
-    """``010-1234-5678`` / ``+82 10 1234 5678`` → ``01012345678``.
-
-    Raises:
-        PermanentDeliveryError: not a Korean mobile number.
-    """
-    digits = re.sub(r"[\s().-]", "", number or "")
-    if digits.startswith("+82"):
-        digits = "0" + digits[3:]
-    if not _MOBILE.fullmatch(digits):
-        raise PermanentDeliveryError(f"not a mobile number: {number!r}")
-    return digits
 
 
 @dataclass(frozen=True)
@@ -222,32 +176,12 @@ def callback_url() -> str:
     return settings.sms_callback_url or f"{settings.public_url.rstrip('/')}/v1/sms/callback"
 
 
-def file_stem(key: str) -> str:
-    """A file name for a message key: readable, safe, and distinct for distinct keys."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")[:80] or "message"
-    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def gateway_for(url: str) -> SmsGateway:
     """The gateway a ``SMS_URL`` names."""
     if url.startswith("file://"):
         return FileGateway(Path(url.removeprefix("file://") or "."))
     if url.startswith(("http://", "https://")):
         return HttpGateway(url, timeout=get_settings().sms_timeout_seconds)
-    from automation.errors import ConfigError
-
     raise ConfigError(f"SMS_URL must be file://DIR or http(s)://…, not {url!r}")
 
 

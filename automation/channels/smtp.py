@@ -42,7 +42,7 @@ from automation.channels.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from automation.channels.sms import file_stem, write_atomic
+from automation.channels.outbox import file_stem, write_atomic
 from automation.config import get_settings
 from automation.errors import ConfigError
 

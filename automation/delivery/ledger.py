@@ -8,10 +8,11 @@ second worker finds nothing to claim and sends nothing twice.
 
 The crash window: a worker that dies after the channel accepted a message and
 before ``sent`` was recorded leaves it ``sending``. After ``SENDING_GRACE_SECONDS``
-the relay resolves it by the channel's rule, written here: e-mail and SMS go to
-``review`` (not resent: a customer must never get the same advertisement twice; a
-person decides), a call task is re-opened (``queued``), since creating it is
-idempotent by message id and an agent calling once more costs nothing wrong.
+the relay resolves it by the channel's rule (``Channel.resend_after_crash`` in
+``channels/base.py``): e-mail and SMS go to ``review`` (not resent: a customer must
+never get the same advertisement twice; a person decides), a call task is re-opened
+(``queued``), since creating it is idempotent by message id and an agent calling once
+more costs nothing wrong.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
+from automation.channels.base import CHANNELS
 from automation.config import get_settings
 from automation.db import get_engine
 from automation.delivery.policy import Sent
@@ -32,7 +34,6 @@ from automation.models import Message, MessageStatus
 _messages = Message.__table__  # type: ignore[attr-defined]
 S = MessageStatus
 COUNTED = (S.SENT.value, S.SENDING.value)
-RESEND_AFTER_CRASH = {"email": False, "sms": False, "call": True}
 
 
 def claim(conn: Connection, message_id: int, now: datetime) -> bool:
@@ -158,12 +159,12 @@ def resolve_stuck(now: datetime) -> int:
     m = _messages
     cutoff = now - timedelta(seconds=get_settings().sending_grace_seconds)
     stuck = (m.c.status == S.SENDING.value) & (m.c.updated_at <= cutoff)
+    to_resend = [c.name for c in CHANNELS.values() if c.resend_after_crash]
+    to_review = [c.name for c in CHANNELS.values() if not c.resend_after_crash]
     with get_engine().begin() as conn:
         reviewed = conn.execute(
             update(m)
-            .where(
-                stuck, m.c.channel.in_([c for c, again in RESEND_AFTER_CRASH.items() if not again])
-            )
+            .where(stuck, m.c.channel.in_(to_review))
             .values(
                 status=S.REVIEW.value,
                 updated_at=now,
@@ -172,7 +173,7 @@ def resolve_stuck(now: datetime) -> int:
         ).rowcount
         reopened = conn.execute(
             update(m)
-            .where(stuck, m.c.channel.in_([c for c, again in RESEND_AFTER_CRASH.items() if again]))
+            .where(stuck, m.c.channel.in_(to_resend))
             .values(
                 status=S.QUEUED.value, updated_at=now, reason="re-opened after a worker stopped"
             )

@@ -14,8 +14,10 @@ the reason recorded on the message:
    morning) and per 7 days (→ suppressed);
 6. the customer's cap per journey per 7 days (→ suppressed).
 
-A pure function of the customer, what was already sent, and the time: the ledger
-loads the counts and records the verdict.
+What is per channel (its consent field, its suppression flags and their reasons) is
+the channel's declaration (``channels/base.py``); the night channels and the caps are
+settings. A pure function of the customer, the channel, what was already sent, and
+the time: the ledger loads the counts and records the verdict.
 """
 
 from __future__ import annotations
@@ -26,18 +28,11 @@ from datetime import datetime, timedelta
 import pendulum
 
 from automation import clock
+from automation.channels.base import Channel
 from automation.config import Settings, get_settings
 from automation.models import Customer
 
 SEND, DEFER, SUPPRESS = "send", "defer", "suppress"
-CONSENT_FIELD = {"email": "email_consent", "sms": "sms_consent", "call": "call_consent"}
-# Customer attributes the response loop sets (profile step) and the policy honours.
-BLOCKS = {
-    "email": ("unsubscribed", "hard_bounced"),
-    "sms": ("unsubscribed_sms",),
-    "call": ("do_not_call",),
-}
-BLOCK_REASON = {"unsubscribed_sms": "unsubscribed"}
 
 
 @dataclass(frozen=True)
@@ -62,17 +57,24 @@ class Sent:
 
 def decide(
     customer: Customer,
-    channel: str,
+    channel: Channel,
     advertising: bool,
     sent: Sent,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> Verdict:
-    """The verdict for one message on ``channel`` to ``customer`` at ``now``."""
+    """The verdict for one message on ``channel`` to ``customer`` at ``now``.
+
+    Parameters:
+        customer: the customer's row (consents, suppression flags, time zone).
+        channel: the message's channel (``channels.base.CHANNELS``).
+        advertising: the rendered template says it advertises.
+        sent: what the customer was already sent (``ledger.already_sent``).
+    """
     settings = settings or get_settings()
     at = clock.to_utc(now or clock.now())
-    if not getattr(customer, CONSENT_FIELD[channel]):  # by channel name
-        return Verdict(SUPPRESS, f"no_{channel}_consent")
+    if not getattr(customer, channel.consent_field):
+        return Verdict(SUPPRESS, f"no_{channel.consent_field}")
     if advertising:
         if not customer.ad_consent:
             return Verdict(SUPPRESS, "no_ad_consent")
@@ -80,22 +82,22 @@ def decide(
         if given is not None and at >= ad_consent_lapses(given, settings):
             return Verdict(SUPPRESS, "ad_consent_expired")
     attributes = customer.attributes or {}
-    for flag in BLOCKS[channel]:
-        if attributes.get(flag):
-            return Verdict(SUPPRESS, BLOCK_REASON.get(flag, flag))
+    for block in channel.blocks:
+        if attributes.get(block.flag):
+            return Verdict(SUPPRESS, block.reason)
     local = at.in_tz(customer.timezone or settings.timezone)
-    if channel in night_channels(settings) and not customer.night_consent:
+    if channel.name in night_channels(settings) and not customer.night_consent:
         morning = night_ends(local, settings)
         if morning is not None:
             return Verdict(DEFER, "night_time", morning)
-    caps = _caps(channel, settings)
+    caps = _caps(channel.name, settings)
     if sent.channel_week >= caps["channel_week"]:
-        return Verdict(SUPPRESS, f"cap_{channel}_week")
+        return Verdict(SUPPRESS, f"cap_{channel.name}_week")
     if sent.total_week >= caps["total_week"]:
         return Verdict(SUPPRESS, "cap_total_week")
     if sent.channel_today >= caps["channel_day"] or sent.total_today >= caps["total_day"]:
         over_channel = sent.channel_today >= caps["channel_day"]
-        which = f"cap_{channel}_day" if over_channel else "cap_total_day"
+        which = f"cap_{channel.name}_day" if over_channel else "cap_total_day"
         return Verdict(DEFER, which, next_morning(local, settings))
     if sent.journey_week >= settings.cap_journey_week:
         return Verdict(SUPPRESS, "cap_journey_week")

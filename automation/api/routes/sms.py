@@ -3,31 +3,23 @@
 The generic gateway (``channels/sms.py``) is told this URL (``SMS_CALLBACK_URL``) with
 every message. It posts ``{"message_key", "status": "delivered"|"failed", "reply",
 "provider_id", "at"}``, one report or ``{"reports": [...]}``, with an ingest key.
-Each report becomes an event tied to its message: ``sms_delivered`` for a delivery,
-``sms_replied`` for a reply (its text in ``reply``), ``sms_failed`` for a carrier's
-refusal. Event ids name the message and what happened, so a gateway that retries a
-callback stores it once.
+``tracking/responses.py`` makes each report an event tied to its message (once, however
+often the gateway retries); this route parses the body and shapes the answer.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlmodel import select
 
-from automation import clock
 from automation.api.deps import IngestKey
-from automation.db import session_scope
-from automation.events.ingest import ingest
-from automation.models import Message
+from automation.tracking.responses import record_sms_reports
 
 router = APIRouter()
-STATUSES = {"delivered": "sms_delivered", "failed": "sms_failed", "reply": "sms_replied"}
 
 
 @router.post("/v1/sms/callback", status_code=202)
@@ -44,54 +36,11 @@ async def sms_callback(request: Request, _key: IngestKey) -> Response:
 
 
 def _handle(reports: list[Any]) -> Response:
-    problems: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    keys = [r.get("message_key") for r in reports if isinstance(r, dict)]
-    with session_scope() as session:
-        found = {
-            m.idempotency_key: m
-            for m in session.exec(select(Message).where(Message.idempotency_key.in_(keys)))  # type: ignore[union-attr]
-        }
-    for i, report in enumerate(reports):
-        event, problem = _event(report, found)
-        if problem:
-            problems.append({"index": i, "error": problem})
-        else:
-            events.append(event)  # type: ignore[arg-type]
-    stored = ingest(events, source="sms") if events else None
-    body = {"accepted": stored.count("accepted") if stored else 0, "refused": problems}
-    if stored:
-        body["duplicates"] = stored.count("duplicate")
-    return _json(422 if problems else 202, body)
-
-
-def _event(report: Any, found: dict[str, Message]) -> tuple[dict[str, Any] | None, str | None]:
-    if not isinstance(report, dict):
-        return None, "a report is an object"
-    message = found.get(str(report.get("message_key")))
-    if message is None:
-        return None, f"no SMS with message_key {report.get('message_key')!r}"
-    reply = report.get("reply")
-    status = "reply" if reply else report.get("status")
-    if status not in STATUSES:
-        return None, "status: delivered or failed (or a reply with its text)"
-    detail = hashlib.sha1(str(reply).encode()).hexdigest()[:12] if reply else status
-    properties: dict[str, Any] = {
-        "message_id": message.id,
-        "journey_id": message.journey_id,
-        "enrollment_id": message.enrollment_id,
-        "template": message.template,
-        "provider_id": report.get("provider_id"),
-    }
-    if reply:
-        properties["reply"] = str(reply)[:1000]
-    return {
-        "event_id": f"sms:{message.id}:{detail}",
-        "type": STATUSES[status],
-        "occurred_at": report.get("at") or clock.now().isoformat(),
-        "customer_id": message.customer_id,
-        "properties": properties,
-    }, None
+    result = record_sms_reports(reports)
+    body: dict[str, Any] = {"accepted": result.accepted, "refused": result.refused}
+    if result.duplicates is not None:
+        body["duplicates"] = result.duplicates
+    return _json(422 if result.refused else 202, body)
 
 
 def _json(status: int, payload: Any) -> Response:

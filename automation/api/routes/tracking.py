@@ -1,36 +1,23 @@
 """Tracking routes: the open pixel, link clicks and unsubscribes (no API key: tokens are signed).
 
-Each route checks its token, turns what happened into an event through ingest, and
-answers; it decides nothing about journeys. Event ids are deterministic, so a retried
-request stores nothing new:
-
-- open: ``open:<message id>`` (one open per message; ``…:bot`` for a suspected
-  scanner, so a scanner's fetch cannot take the customer's open);
-- click: ``click:<message id>:<sha1(url)[:12]>:<UTC minute>`` (``…:bot`` likewise):
-  a double-click or a retried request within the minute is one click, a click a
-  minute later is another;
-- unsubscribe: ``unsubscribe:<message id>``.
+Each route checks its token, hands what happened to ``tracking/responses.py`` (which
+makes the event, with its scanner flag and deterministic id, and ingests it) and
+answers: the 1×1 GIF, the redirect, the unsubscribe pages. It decides nothing about
+journeys.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
-from dataclasses import dataclass
-from typing import Any
 
-import pendulum
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from sqlmodel import select
 
-from automation import clock
-from automation.db import session_scope
-from automation.events.ingest import ingest
-from automation.models import Event, Message
-from automation.tracking.tokens import BadToken, TokenKind, read_token
+from automation.channels.base import CHANNELS
+from automation.tracking import responses
+from automation.tracking.tokens import BadToken, read_token
 from automation.worker.process import process_events
 
 log = logging.getLogger(__name__)
@@ -42,68 +29,17 @@ PIXEL = (
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 NO_STORE = {"Cache-Control": "no-store"}
-# A person cannot read a mail and click within this many seconds of it being sent;
-# security gateways that pre-fetch every link on delivery do.
-BOT_WINDOW_SECONDS = 10.0
-# User-agent fragments of mail scanners and link checkers (lower case).
-BOT_AGENTS = (
-    "barracuda",
-    "mimecast",
-    "proofpoint",
-    "bot",
-    "spider",
-    "crawler",
-    "safelinks",
-    "microsoft office",  # Office apps validating a link before the browser opens it
-    "ms-office",
-    "headlesschrome",
-)
-# Headers browsers and previewers send on speculative fetches (name, lower-case value).
-PREFETCH_HEADERS = (
-    ("purpose", "prefetch"),
-    ("sec-purpose", "prefetch"),
-    ("x-purpose", "preview"),
-    ("x-moz", "prefetch"),
-)
-CHANNEL_NAMES = {"email": "이메일", "sms": "문자(SMS)", "call": "전화"}
-
-
-@dataclass(frozen=True)
-class MessageFacts:
-    """What an event needs to know about the message a token names."""
-
-    id: int
-    customer_id: str
-    channel: str
-    enrollment_id: int | None
-    journey_id: str | None
-    version_id: int | None
-    state: str | None
-    template: str | None
-    sent_at: Any
-
-    def properties(self) -> dict[str, Any]:
-        return {
-            "message_id": self.id,
-            "enrollment_id": self.enrollment_id,
-            "journey_id": self.journey_id,
-            "version_id": self.version_id,
-            "state": self.state,
-            "template": self.template,
-        }
 
 
 @router.get("/t/o/{token}")
 def open_pixel(token: str, request: Request) -> Response:
     """Always the 1×1 GIF, whatever the token: a bad one records nothing and says nothing."""
-    message = _message(token, "open")
-    if message is not None:
-        now = clock.now()
-        bot = bot_reason(request, message, now)
-        event_id = f"open:{message.id}" + (":bot" if bot else "")
-        props = {**message.properties(), **_client(request), **_bot_props(bot)}
-        # The pixel must render even if recording fails; the failure is logged.
-        _ingest_quietly(_event(event_id, "email_opened", message, now, props))
+    try:
+        message_id: int | None = read_token(token, "open").message_id
+    except BadToken:
+        message_id = None
+    if message_id is not None:
+        responses.record_open(message_id, _fetch(request))
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
@@ -115,15 +51,7 @@ def click(token: str, request: Request) -> Response:
     except BadToken as exc:
         return PlainTextResponse(f"invalid link: {exc}", status_code=400, headers=NO_STORE)
     assert data.url is not None  # read_token guarantees a URL for clicks
-    message = _load(data.message_id)
-    if message is not None:
-        now = clock.now()
-        bot = bot_reason(request, message, now)
-        url_hash = hashlib.sha1(data.url.encode()).hexdigest()[:12]
-        event_id = f"click:{message.id}:{url_hash}:{now:%Y%m%d%H%M}" + (":bot" if bot else "")
-        props = {**message.properties(), "url": data.url, **_client(request), **_bot_props(bot)}
-        # The customer gets to the page even if recording fails; the failure is logged.
-        _ingest_quietly(_event(event_id, "email_clicked", message, now, props))
+    responses.record_click(data.message_id, data.url, _fetch(request))
     # no-store: a cached redirect would skip the next click's recording.
     return RedirectResponse(data.url, status_code=302, headers=NO_STORE)
 
@@ -134,7 +62,7 @@ def unsubscribe_page(token: str) -> HTMLResponse:
     message = _unsubscribing(token)
     if isinstance(message, HTMLResponse):
         return message
-    channel = CHANNEL_NAMES.get(message.channel, message.channel)
+    channel = _channel_name(message)
     body = (
         f"<h1>{channel} 수신 거부</h1>"
         f"<p>아래 버튼을 누르시면 마케팅 {channel} 수신이 중단됩니다.</p>"
@@ -158,22 +86,10 @@ def _unsubscribe(token: str, request: Request, method: str) -> HTMLResponse:
     message = _unsubscribing(token)
     if isinstance(message, HTMLResponse):
         return message
-    event_id = f"unsubscribe:{message.id}"
-    props = {
-        **message.properties(),
-        "channel": message.channel,
-        "method": method,
-        **_client(request),
-    }
     try:
-        result = ingest(
-            [_event(event_id, "unsubscribed", message, clock.now(), props)], source="tracking"
-        )
+        pks = responses.record_unsubscribe(message, method, _fetch(request))
         # The worker would process it too, but an unsubscribe must hold before the
-        # next send even when the broker lags; processing is idempotent. A repeat
-        # request stores nothing, so look the event up: its first processing may
-        # have failed.
-        pks = result.stored_ids or _event_pks(event_id)
+        # next send even when the broker lags; processing is idempotent.
         process_events(pks)
     except Exception:
         log.exception("unsubscribe of message %s failed", message.id)
@@ -182,7 +98,7 @@ def _unsubscribe(token: str, request: Request, method: str) -> HTMLResponse:
             "<h1>처리하지 못했습니다</h1><p>잠시 후 다시 시도해 주세요.</p>",
             503,
         )
-    channel = CHANNEL_NAMES.get(message.channel, message.channel)
+    channel = _channel_name(message)
     return _page(
         "수신 거부 완료",
         f"<h1>수신 거부가 완료되었습니다</h1><p>마케팅 {channel} 수신이 중단되었습니다.</p>",
@@ -190,108 +106,24 @@ def _unsubscribe(token: str, request: Request, method: str) -> HTMLResponse:
     )
 
 
-def bot_reason(request: Request, message: MessageFacts, now: pendulum.DateTime) -> str | None:
-    """Why this request looks like a mail scanner's pre-fetch, or None.
-
-    A known scanner user agent (or none at all: browsers always send one), a
-    prefetch/preview header, or a fetch within ``BOT_WINDOW_SECONDS`` of the send
-    (before it, too: the send was recorded after a gateway fetched the links).
-    """
-    agent = request.headers.get("user-agent", "").lower()
-    if not agent.strip():
-        return "no_user_agent"
-    if any(mark in agent for mark in BOT_AGENTS):
-        return "user_agent"
-    for name, value in PREFETCH_HEADERS:
-        if value in request.headers.get(name, "").lower():
-            return "prefetch_header"
-    if message.sent_at is not None:
-        elapsed = (now - message.sent_at).total_seconds()
-        if elapsed < BOT_WINDOW_SECONDS:
-            return "too_soon_after_send"
-    return None
-
-
-def _bot_props(reason: str | None) -> dict[str, Any]:
-    return {"suspected_bot": True, "bot_reason": reason} if reason else {"suspected_bot": False}
-
-
-def _client(request: Request) -> dict[str, Any]:
+def _fetch(request: Request) -> responses.Fetch:
     # request.client is the peer; behind a proxy run uvicorn with --proxy-headers so it
     # is the customer and not the proxy (X-Forwarded-For is not trusted here).
-    return {
-        "user_agent": request.headers.get("user-agent", "")[:500] or None,
-        "ip": request.client.host if request.client else None,
-    }
+    return responses.Fetch(request.headers, request.client.host if request.client else None)
 
 
-def _unsubscribing(token: str) -> MessageFacts | HTMLResponse:
+def _unsubscribing(token: str) -> responses.MessageFacts | HTMLResponse:
     """The message an unsubscribe link names, or the page that says why it cannot serve."""
     try:
         data = read_token(token, "unsubscribe")
     except BadToken as exc:
         return _bad_link(str(exc))
-    return _load(data.message_id) or _missing()
+    return responses.message_facts(data.message_id) or _missing()
 
 
-def _message(token: str, kind: TokenKind) -> MessageFacts | None:
-    try:
-        data = read_token(token, kind)
-    except BadToken:
-        return None
-    return _load(data.message_id)
-
-
-def _load(message_id: int) -> MessageFacts | None:
-    # A genuine token for a message that is gone (another database, a purge) records
-    # nothing: an event needs the message's customer.
-    with session_scope() as session:
-        m = session.get(Message, message_id)
-        if m is None:
-            return None
-        return MessageFacts(
-            id=message_id,
-            customer_id=m.customer_id,
-            channel=m.channel,
-            enrollment_id=m.enrollment_id,
-            journey_id=m.journey_id,
-            version_id=m.version_id,
-            state=m.state,
-            template=m.template,
-            sent_at=m.sent_at,
-        )
-
-
-def _event(
-    event_id: str,
-    type_: str,
-    message: MessageFacts,
-    at: pendulum.DateTime,
-    properties: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": type_,
-        "occurred_at": at.isoformat(),
-        "customer_id": message.customer_id,
-        "properties": properties,
-    }
-
-
-def _ingest_quietly(event: dict[str, Any]) -> None:
-    try:
-        result = ingest([event], source="tracking")
-    except Exception:
-        log.exception("could not record %s", event["event_id"])
-        return
-    if result.rejected:
-        log.error("%s refused: %s", event["event_id"], result.results[0].errors)
-
-
-def _event_pks(event_id: str) -> list[int]:
-    with session_scope() as session:
-        pk = session.exec(select(Event.id).where(Event.event_id == event_id)).first()
-    return [pk] if pk is not None else []
+def _channel_name(message: responses.MessageFacts) -> str:
+    channel = CHANNELS.get(message.channel)
+    return channel.label if channel else message.channel
 
 
 def _bad_link(reason: str) -> HTMLResponse:

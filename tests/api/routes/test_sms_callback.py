@@ -3,9 +3,12 @@ their message, once."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from automation import clock
 from automation.api import keys
 from automation.api.app import create_app
 from automation.db import session_scope
@@ -67,3 +70,34 @@ def test_unknown_messages_and_statuses_are_refused_with_reasons(database: str) -
     assert (
         client.post("/v1/sms/callback", content=b"{", headers={"X-API-Key": key}).status_code == 400
     )
+
+
+def test_a_report_whose_time_has_no_zone_or_is_no_time_is_refused(database: str) -> None:
+    client, key, mid = _setup()
+    reports = [
+        {"message_key": "enrollment:1:2:0", "status": "delivered", "at": "yesterday"},
+        {"message_key": "enrollment:1:2:0", "status": "failed", "at": "2025-11-22T10:00:00"},
+        {"message_key": "enrollment:1:2:0", "reply": "네", "at": 1763773200},
+        {"message_key": "enrollment:1:2:0", "status": "delivered", "at": "2025-11-22T10:00+09:00"},
+    ]
+    answer = client.post("/v1/sms/callback", json={"reports": reports}, headers={"X-API-Key": key})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert [r["index"] for r in body["refused"]] == [0, 1, 2]
+    assert all("not an ISO 8601 time with a zone" in r["error"] for r in body["refused"])
+    assert "'yesterday'" in body["refused"][0]["error"]
+    assert body["accepted"] == 1 and body["duplicates"] == 0
+    [event] = _events()  # the valid report is stored all the same
+    assert (event.event_id, event.type) == (f"sms:{mid}:delivered", "sms_delivered")
+    assert event.occurred_at == datetime(2025, 11, 22, 1, 0, tzinfo=UTC)
+
+
+def test_a_report_dated_over_a_day_ahead_is_not_stored_and_not_refused(database: str) -> None:
+    # Kept as it was: ingest refused a time over a day ahead, and the answer did not say so.
+    client, key, _ = _setup()
+    ahead = (clock.now() + timedelta(days=2)).isoformat()
+    report = {"message_key": "enrollment:1:2:0", "status": "delivered", "at": ahead}
+    answer = client.post("/v1/sms/callback", json=report, headers={"X-API-Key": key})
+    assert answer.status_code == 202
+    assert answer.json() == {"accepted": 0, "refused": [], "duplicates": 0}
+    assert _events() == []

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from automation import clock, db
 from automation.api import create_app, keys
+from automation.delivery import call_center
 from automation.models import CallTask, Customer, Event, Message
 
 ALLOWED = "reached, not_reached, interested, appointment, sold, do_not_call"
@@ -242,3 +243,22 @@ def test_keys_and_scopes(client: TestClient, database: str) -> None:
     admin = {"X-API-Key": keys.create_key("admin", "ops-park")}
     claimed = client.post(f"/v1/tasks/{task}/claim", headers=admin)
     assert claimed.status_code == 200 and claimed.json()["task"]["claimed_by"] == "ops-park"
+
+
+def test_the_rules_hold_without_http(database: str) -> None:
+    task = make_task(1)
+    with pytest.raises(call_center.UnknownTask, match="no task 999"):
+        call_center.claim(999, "agent-kim")
+    assert call_center.claim(task, "agent-kim").task.claimed_by == "agent-kim"
+    with pytest.raises(call_center.TaskConflict, match="claimed by agent-kim"):
+        call_center.claim(task, "agent-lee")
+    with pytest.raises(call_center.InvalidChoice, match="'maybe' is not allowed"):
+        call_center.record_outcome(task, "agent-kim", "maybe", None)
+    done = call_center.record_outcome(task, "agent-kim", "do_not_call", "그만 연락 주세요")
+    assert done.recorded and done.event_id == f"call:{task}" and done.event_status == "accepted"
+    assert len(done.process_now) == 1  # an opt-out is processed before the answer
+    again = call_center.record_outcome(task, "agent-kim", "do_not_call", None)
+    assert not again.recorded and again.event_status == "duplicate"
+    assert again.process_now == []
+    with pytest.raises(call_center.TaskConflict, match="is done already"):
+        call_center.record_outcome(task, "agent-kim", "sold", None)

@@ -1,0 +1,75 @@
+"""What every template sees besides the caller's context: the sender's details, the
+site's address and its links; and the mark an advertisement carries.
+
+The caller's context is a plain dict: ``customer`` (customer_id, name, email, mobile,
+...), ``policy`` and ``product`` (dicts or None), ``message`` (id, key); see
+:func:`automation.channels.templates.sample_context`. To it come ``sender``,
+``site_url`` and ``links`` (``home``, ``mypage``, ``products``, ``product``, ``policy``,
+``consult``, ``contents``; a caller's ``links`` override them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from automation.config import get_settings
+
+AD_MARK = "(광고)"
+
+
+def sender() -> dict[str, str]:
+    """The sender's details the footers print (the ``SENDER_*`` settings)."""
+    settings = get_settings()
+    return {
+        "name": settings.sender_name,
+        "address": settings.sender_address,
+        "phone": settings.sender_phone,
+        "postal_address": settings.sender_postal_address,
+        "opt_out_phone": settings.opt_out_phone,
+    }
+
+
+def site_url() -> str:
+    """Base of the insurer's web site the templates link to (``SITE_URL`` or ``PUBLIC_URL``)."""
+    settings = get_settings()
+    return (settings.site_url or settings.public_url).rstrip("/")
+
+
+def template_variables(
+    context: dict[str, Any], *, utm: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``context`` with the sender, the site and its links (tagged with ``utm``, if any).
+
+    ``advertising`` is None until the template declares it: the layouts see that, and
+    the renderer refuses the result with a message that says what to add.
+    """
+    variables = dict(context)
+    variables["advertising"] = None
+    variables.setdefault("sender", sender())
+    variables.setdefault("site_url", site_url())
+    links = _links(variables)
+    if utm:
+        tags = urlencode(utm)
+        links = {key: f"{url}?{tags}" for key, url in links.items()}
+    variables["links"] = {**links, **(context.get("links") or {})}
+    return variables
+
+
+def _links(variables: dict[str, Any]) -> dict[str, str]:
+    site = variables["site_url"]
+    product, policy = variables.get("product"), variables.get("policy")
+    links = {
+        "home": f"{site}/",
+        "mypage": f"{site}/mypage",
+        "products": f"{site}/products",
+        "contents": f"{site}/contents",
+        "consult": f"{site}/consultation",
+        "product": f"{site}/products",
+        "policy": f"{site}/mypage/policies",
+    }
+    if product and product.get("product_code"):
+        links["product"] = f"{site}/products/{quote(str(product['product_code']))}"
+    if policy and policy.get("policy_id"):
+        links["policy"] = f"{site}/mypage/policies/{quote(str(policy['policy_id']))}"
+    return links
