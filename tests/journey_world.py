@@ -13,6 +13,7 @@ from automation import clock
 from automation.db import session_scope
 from automation.events.ingest import ingest
 from automation.events.outbox import pending_events
+from automation.journeys.moves import bucket
 from automation.journeys.registry import builtin_files, publish_files
 from automation.models import Customer, Enrollment, Message, Policy, Product, Timer, Transition
 from automation.scheduler.jobs.timers import fire_due_timers
@@ -135,3 +136,13 @@ class World:
 
 def at(day: int, hour: int = 10) -> datetime:
     return START.add(days=day).set(hour=hour)
+
+
+def customer_in(arm: str, start: int = 1) -> str:
+    """A customer id that the maturity-retention split sends to ``arm``."""
+    for n in range(start, 10_000):
+        cid = f"C{n}"
+        holdout = bucket("maturity-retention", cid) < 10
+        if holdout == (arm == "holdout"):
+            return cid
+    raise AssertionError("no such customer")

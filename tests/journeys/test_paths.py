@@ -18,8 +18,7 @@ import pytest
 from automation.journeys.compiler import CONVERTED, EXITED
 from automation.journeys.registry import builtin_files
 from automation.journeys.spec import JourneySpec, load_file
-from tests.journey_world import World
-from tests.test_journeys_engine import customer_in
+from tests.journey_world import World, customer_in
 
 MATURITY = date(2026, 11, 22)  # 20 days after the world's start
 

@@ -10,8 +10,7 @@ from sqlmodel import col, select
 from automation import clock
 from automation.db import session_scope
 from automation.models import Attribution, Enrollment, Message
-from tests.journey_world import World
-from tests.test_journeys_engine import customer_in
+from tests.journey_world import World, customer_in
 
 
 def _message(key: str, template: str, channel: str = "email") -> int:

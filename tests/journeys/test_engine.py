@@ -9,23 +9,12 @@ from sqlmodel import select
 
 from automation import clock
 from automation.db import session_scope
-from automation.journeys.moves import bucket
 from automation.journeys.registry import publish_files, set_status, summary
 from automation.models import Enrollment, JourneyStatus, Message, Timer
 from automation.worker import process
-from tests.journey_world import START, World
+from tests.journey_world import START, World, customer_in
 
 MATURITY = date(2026, 11, 22)  # 20 days after START
-
-
-def customer_in(arm: str, start: int = 1) -> str:
-    """A customer id that the maturity-retention split sends to ``arm``."""
-    for n in range(start, 10_000):
-        cid = f"C{n}"
-        holdout = bucket("maturity-retention", cid) < 10
-        if holdout == (arm == "holdout"):
-            return cid
-    raise AssertionError("no such customer")
 
 
 @pytest.fixture

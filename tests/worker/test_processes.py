@@ -20,7 +20,7 @@ from automation.events.outbox import unprocessed_count
 from tests.conftest import make_broker
 from tests.helpers import customer, ev
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(**extra: str) -> dict[str, str]:
