@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # (indexes, foreign keys) takes a core per connection.
     bulk_connections: int = Field(default=2, ge=1, le=16)
     # The garbage collector's first-generation threshold in worker processes (see
-    # gc_tuning.py); 0 leaves Python's default (700).
+    # worker/gc.py); 0 leaves Python's default (700).
     worker_gc_threshold: int = Field(default=7000, ge=0)
     relay_grace_seconds: int = 60
     max_event_attempts: int = 5

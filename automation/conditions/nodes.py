@@ -1,7 +1,7 @@
 """Compiled conditions: nodes that test one customer in Python and select many in SQL.
 
 Every node has ``matches(facts)`` and ``to_sql(now)``, both built from the one operator
-table, so they agree (tests/test_conditions.py checks it at random). History nodes count
+table, so they agree (tests/conditions/test_conditions.py checks it at random). History nodes count
 rows with the same filters either way: Python runs the count for one customer.
 :class:`Condition` wraps the root node that ``compile_condition`` builds.
 """
