@@ -12,3 +12,21 @@ through them — the only place that decides what a customer gets next.
   at commit.
 - ``bulk.py``: a condition's customers entered in bulk.
 """
+
+from automation.journeys.bulk import enter_matching
+from automation.journeys.definition import JourneySpec
+from automation.journeys.engine import JourneyStep
+from automation.journeys.registry import builtin_files, publish_files, set_status, summary
+from automation.journeys.spec import SpecError, load_file
+
+__all__ = [
+    "JourneySpec",
+    "JourneyStep",
+    "SpecError",
+    "builtin_files",
+    "enter_matching",
+    "load_file",
+    "publish_files",
+    "set_status",
+    "summary",
+]

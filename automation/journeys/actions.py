@@ -10,7 +10,7 @@ from typing import Any
 from automation import clock
 from automation.customers.chunk import Chunk
 from automation.events.catalog import journey_emitted
-from automation.journeys.spec import Action
+from automation.journeys.definition import Action
 from automation.models import Customer, Enrollment, Event, Message
 
 

@@ -38,8 +38,8 @@ from automation.db.sql import among
 from automation.errors import NotFound, ValidationError
 from automation.journeys import registry
 from automation.journeys.compiler import Compiled
+from automation.journeys.definition import TimerSpec
 from automation.journeys.moves import bucket
-from automation.journeys.spec import TimerSpec
 from automation.journeys.timing import due_at
 from automation.models import (
     Customer,

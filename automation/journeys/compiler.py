@@ -21,7 +21,7 @@ from typing import Any
 from transitions import EventData, Machine
 
 from automation.conditions import Condition
-from automation.journeys.spec import JourneySpec
+from automation.journeys.definition import JourneySpec
 
 CONVERTED, EXITED = "__converted__", "__exited__"
 # An event that a waiting state has no rule for is normal here, not worth a warning.

@@ -20,7 +20,7 @@ from automation.customers.chunk import Chunk
 from automation.errors import AutomationError
 from automation.journeys import actions, journal, registry
 from automation.journeys.compiler import CONVERTED, EXITED, Compiled
-from automation.journeys.spec import Action
+from automation.journeys.definition import Action
 from automation.journeys.timing import due_at
 from automation.models import (
     Customer,

@@ -17,7 +17,8 @@ from automation import clock
 from automation.db import session_scope
 from automation.errors import NotFound, ValidationError
 from automation.journeys.compiler import Compiled, compile_version
-from automation.journeys.spec import JourneySpec, from_stored, load_file
+from automation.journeys.definition import JourneySpec
+from automation.journeys.spec import from_stored, load_file
 from automation.models import Enrollment, Journey, JourneyStatus, JourneyVersion
 
 LIBRARY = Path(__file__).resolve().parent / "library"

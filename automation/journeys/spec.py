@@ -3,11 +3,10 @@
 Every problem is reported as ``FILE:LINE: reason``, all of them at once, so a
 marketer fixes a file in one pass. See ``docs/journeys.md`` for the format.
 
-This module is the way in. The definition types are defined in
-:mod:`automation.journeys.definition`, the reading in :mod:`automation.journeys.reader`
-(values in :mod:`automation.journeys.values`) and the whole-journey checks in
-:mod:`automation.journeys.checks`; the names are re-exported so that everything is
-importable from here.
+This module is the way in: :func:`load_file`, :func:`load_text`, :func:`from_stored`.
+The definition types are in :mod:`automation.journeys.definition`, the reading in
+:mod:`automation.journeys.reader` (values in :mod:`automation.journeys.values`) and the
+whole-journey checks in :mod:`automation.journeys.checks`.
 """
 
 from __future__ import annotations
@@ -18,50 +17,9 @@ from typing import Any
 from automation.errors import ValidationError
 from automation.journeys import yamlmap
 from automation.journeys.checks import check_graph, check_templates
-from automation.journeys.definition import (
-    ACTION_KINDS,
-    DATE_FIELDS,
-    EVENT_PATTERN,
-    ID_PATTERN,
-    NAME_PATTERN,
-    PRIORITIES,
-    Action,
-    Arm,
-    Branch,
-    Entry,
-    JourneySpec,
-    Rule,
-    StateSpec,
-    TimerSpec,
-)
-from automation.journeys.reader import STATE_KEYS, TOP_KEYS, read_journey
-from automation.journeys.values import Problems, Where
-
-__all__ = [
-    "ACTION_KINDS",
-    "DATE_FIELDS",
-    "EVENT_PATTERN",
-    "ID_PATTERN",
-    "NAME_PATTERN",
-    "PRIORITIES",
-    "STATE_KEYS",
-    "TOP_KEYS",
-    "Action",
-    "Arm",
-    "Branch",
-    "Entry",
-    "JourneySpec",
-    "Rule",
-    "SpecError",
-    "StateSpec",
-    "TimerSpec",
-    "Where",
-    "check_graph",
-    "check_templates",
-    "from_stored",
-    "load_file",
-    "load_text",
-]
+from automation.journeys.definition import JourneySpec
+from automation.journeys.reader import read_journey
+from automation.journeys.values import Problems
 
 
 class SpecError(ValidationError):

@@ -10,7 +10,7 @@ import pendulum
 
 from automation.clock import plain_utc
 from automation.config import get_settings
-from automation.journeys.spec import TimerSpec
+from automation.journeys.definition import TimerSpec
 
 
 def due_at(timer: TimerSpec, entered: datetime, values: dict[str, Any], tz: str) -> datetime | None:

@@ -20,3 +20,19 @@ JSON; ``html.render_html`` turns that into a self-contained page. The modules:
   body), ``html_charts`` (SVG bar charts) and ``html_parts`` (escaping, formats,
   tables).
 """
+
+from automation.reports.campaigns import campaign_report
+from automation.reports.funnel import funnel_report
+from automation.reports.html import render_html
+from automation.reports.journeys import journeys_report
+from automation.reports.period import Period
+from automation.reports.weblog import weblog_report
+
+__all__ = [
+    "Period",
+    "campaign_report",
+    "funnel_report",
+    "journeys_report",
+    "render_html",
+    "weblog_report",
+]

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from automation.journeys.compiler import CONVERTED, EXITED
+from automation.journeys.definition import JourneySpec
 from automation.journeys.registry import builtin_files
-from automation.journeys.spec import JourneySpec, load_file
+from automation.journeys.spec import load_file
 from tests.journey_world import World, customer_in
 
 MATURITY = date(2026, 11, 22)  # 20 days after the world's start

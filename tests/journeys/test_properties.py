@@ -28,9 +28,9 @@ from automation.db import get_engine, session_scope
 from automation.events.ingest import ingest
 from automation.journeys import registry
 from automation.journeys.compiler import CONVERTED, EXITED
+from automation.journeys.definition import JourneySpec, StateSpec
 from automation.journeys.moves import bucket
 from automation.journeys.registry import builtin_files, publish_files
-from automation.journeys.spec import JourneySpec, StateSpec
 from automation.models import (
     Customer,
     Enrollment,
