@@ -98,6 +98,24 @@ def test_no_import_circle() -> None:
     assert not found, "import circles:\n" + "\n".join(" ↔ ".join(c) for c in found)
 
 
+def test_packages_import_one_way() -> None:
+    """No circle between packages either (``events`` → ``customers`` → ``events``…): the
+    layers of docs/architecture.md, each importing only those below it."""
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in known.items():
+        source = package_of(name)
+        targets = {package_of(target) for target in imports(name, path, known)}
+        graph.setdefault(source, set()).update(targets - {source})
+    found = circles(graph)
+    assert not found, "package circles:\n" + "\n".join(" ↔ ".join(c) for c in found)
+
+
+def package_of(name: str) -> str:
+    """``automation.events.imports.rows`` → ``automation.events``."""
+    return ".".join(name.split(".")[:2])
+
+
 def test_the_circle_finder_finds_circles() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
     assert circles(graph) == [["a", "b", "c"]]

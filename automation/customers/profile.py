@@ -19,7 +19,6 @@ from automation.config import get_settings
 from automation.customers.chunk import Chunk
 from automation.db.sql import among
 from automation.models import (
-    STAGE_ORDER,
     ActivityStatus,
     Customer,
     Event,
@@ -27,6 +26,8 @@ from automation.models import (
     LifecycleStage,
     Policy,
     Product,
+    promote,
+    stage_for_policy_count,
 )
 
 ACTIVITY_TYPES = frozenset(
@@ -121,21 +122,6 @@ def apply_profile(chunk: Chunk, event: Event) -> None:
         _record_policy(session, customer, event)
     elif event.type in POLICY_STATUS:
         _set_policy_status(session, event)
-
-
-def promote(customer: Customer, stage: LifecycleStage) -> bool:
-    """Move the customer up the ladder to ``stage``; never down. True if it moved."""
-    if STAGE_ORDER[LifecycleStage(customer.lifecycle_stage)] < STAGE_ORDER[stage]:
-        customer.lifecycle_stage = stage.value
-        return True
-    return False
-
-
-def stage_for_policy_count(count: int) -> LifecycleStage:
-    """Member without a policy, customer with one, repeat with two or more."""
-    if count >= 2:
-        return LifecycleStage.REPEAT
-    return LifecycleStage.CUSTOMER if count == 1 else LifecycleStage.MEMBER
 
 
 def _touch_visitor(chunk: Chunk, event: Event) -> None:

@@ -13,6 +13,8 @@ from automation.models.customers import (
     Identity,
     LifecycleStage,
     ValueTier,
+    promote,
+    stage_for_policy_count,
 )
 from automation.models.events import Event
 from automation.models.journeys import (
@@ -63,4 +65,6 @@ __all__ = [
     "Transition",
     "ValueTier",
     "metadata",
+    "promote",
+    "stage_for_policy_count",
 ]

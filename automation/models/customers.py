@@ -135,3 +135,21 @@ class Identity(SQLModel, table=True):
         if self.visits > 1:
             return LifecycleStage.ANONYMOUS
         return LifecycleStage.FIRST_TIME_ANONYMOUS
+
+
+# The lifecycle ladder: a customer only climbs (member → customer → repeat).
+
+
+def promote(customer: Customer, stage: LifecycleStage) -> bool:
+    """Move the customer up the ladder to ``stage``; never down. True if it moved."""
+    if STAGE_ORDER[LifecycleStage(customer.lifecycle_stage)] < STAGE_ORDER[stage]:
+        customer.lifecycle_stage = stage.value
+        return True
+    return False
+
+
+def stage_for_policy_count(count: int) -> LifecycleStage:
+    """Member without a policy, customer with one, repeat with two or more."""
+    if count >= 2:
+        return LifecycleStage.REPEAT
+    return LifecycleStage.CUSTOMER if count == 1 else LifecycleStage.MEMBER

@@ -27,11 +27,11 @@ from automation.customers.attribution import AttributionStep
 from automation.customers.chunk import Chunk, Step
 from automation.customers.preferences import PreferenceStep
 from automation.customers.profile import ProfileStep
-from automation.db import array_updates, session_scope
+from automation.db import session_scope
 from automation.db.sql import among, retry_conflicts
 from automation.journeys import journal
 from automation.journeys.engine import JourneyStep
-from automation.models import Event
+from automation.models import Event, array_updates
 from automation.segments.step import SegmentStep
 
 log = logging.getLogger(__name__)

@@ -45,7 +45,6 @@ from sqlmodel import Session, col
 
 from automation import clock
 from automation.config import get_settings
-from automation.customers.profile import promote, stage_for_policy_count
 from automation.db import get_engine, session_scope
 from automation.db.sql import among, chunks, dialect_insert
 from automation.errors import ValidationError
@@ -60,7 +59,15 @@ from automation.events.imports.rows import (
     parse_row,
 )
 from automation.events.ingest import REJECTED, ingest
-from automation.models import CONSENT_KINDS, ConsentChange, Customer, Policy, Product
+from automation.models import (
+    CONSENT_KINDS,
+    ConsentChange,
+    Customer,
+    Policy,
+    Product,
+    promote,
+    stage_for_policy_count,
+)
 
 CHUNK = 500
 EVENT_BATCH = 1000

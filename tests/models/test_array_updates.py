@@ -11,8 +11,8 @@ from sqlalchemy import event, text
 from sqlalchemy.orm.attributes import flag_modified
 
 from automation import clock, db
-from automation.db import array_updates, session_scope
-from automation.models import Customer
+from automation.db import session_scope
+from automation.models import Customer, array_updates
 
 T0 = pendulum.datetime(2026, 9, 1, 9, tz="Asia/Seoul")
 

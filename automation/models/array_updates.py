@@ -13,7 +13,7 @@ ORM would. SQLite keeps the ORM's way.
 
 ``InstanceState._commit_all`` / ``_commit`` are SQLAlchemy's own (what a load and
 ``set_committed_value`` call): one call per row instead of one per changed attribute,
-and out of the session's modified set. ``tests/test_array_updates.py`` and the engine
+and out of the session's modified set. ``tests/models/test_array_updates.py`` and the engine
 tests fail if a change is lost.
 """
 
@@ -26,7 +26,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from automation.db.sql import column_arrays, execute_arrays, unnest
-from automation.models import Customer, Enrollment
+from automation.models.customers import Customer
+from automation.models.journeys import Enrollment
 
 MODELS: tuple[type, ...] = (Customer, Enrollment)
 _KEY = "array_updates"
