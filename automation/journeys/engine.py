@@ -18,7 +18,7 @@ from automation.customers.chunk import Chunk
 from automation.db.sql import among
 from automation.journeys import registry
 from automation.journeys.compiler import Compiled
-from automation.journeys.moves import JourneyRun, _facts, enroll, may_enter, move
+from automation.journeys.moves import JourneyRun, enroll, facts_for, may_enter, move
 from automation.models import (
     Customer,
     Enrollment,
@@ -90,7 +90,7 @@ def _advance(run: JourneyRun, enrollment: Enrollment, event: Event, customer: Cu
     compiled = registry.compiled(run.session, enrollment.version_id)
     if not _names(enrollment, event) or event.properties.get("suspected_bot") is True:
         return  # a mail scanner's pre-fetch is kept as an event but moves nobody
-    facts = _facts(run, customer, event, enrollment)
+    facts = facts_for(run, customer, event, enrollment)
     # A goal counts whatever policy it names (buying any policy converts); exits and
     # state rules only for the enrollment's own key.
     triggers = [f"goal:{event.type}"]

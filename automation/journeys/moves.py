@@ -131,7 +131,7 @@ def enter_state(
     if state.branch:
         immediate = (
             "branch",
-            compiled.fire("branch", state.name, facts=_facts(run, customer, event, enrollment)),
+            compiled.fire("branch", state.name, facts=facts_for(run, customer, event, enrollment)),
         )
     elif state.split:
         immediate = (
@@ -300,9 +300,11 @@ def handoff(
         enroll(run, compiled, customer, enrollment.key, event, context)
 
 
-def _facts(
+def facts_for(
     run: JourneyRun, customer: Customer, event: Event | None, enrollment: Enrollment
 ) -> Facts:
+    """What a condition of the enrollment's journey reads: the customer, the event, and
+    the policy the enrollment is about."""
     return Facts(
         customer=customer,
         now=clock.now(),
