@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.demo.charts import grouped_bars, hbars, lines
+from automation.demo.checks import checks
 from automation.demo.summary import CHANNELS
 
 CSS = """
@@ -245,17 +246,9 @@ def _table2(r: dict[str, Any]) -> str:
 
 
 def _checks(r: dict[str, Any]) -> str:
-    m, f = r["messages"], r["files"]
-    checks = [
-        ("every sent e-mail is a file in the sink", m.get("email:sent", 0) == f["eml"]),
-        ("every sent SMS is a file in the outbox", m.get("sms:sent", 0) == f["sms"]),
-        ("no event left unprocessed", r["events"]["unprocessed"] == 0),
-        ("no event failed", r["events"]["failed"] == 0),
-        ("no actor failed", r["engine"]["actor_failures"] == 0),
-    ]
     items = "".join(
-        f'<li class="{"ok" if ok else "bad"}">{"✔" if ok else "✘"} {escape(text)}</li>'
-        for text, ok in checks
+        f'<li class="{"ok" if c.ok else "bad"}">{"✔" if c.ok else "✘"} {escape(c.text)}</li>'
+        for c in checks(r)
     )
     return f"<h2>Checks</h2><ul>{items}</ul>"
 
