@@ -29,4 +29,5 @@ serve: $(STAMP)
 	$(BIN)/automation serve
 
 clean:
-	rm -rf $(VENV) outbox demo-out automation.db automation.db-wal automation.db-shm
+	rm -rf $(VENV) outbox demo-out automation.db automation.db-wal automation.db-shm \
+		automation.db.scheduler.lock serve.log
