@@ -7,12 +7,11 @@ works the call queue; and the customers who were sent something decide how they 
 answer it. After each step the real actors process the events and deliver what the
 journeys decided (``pump.py``; with a Redis or RabbitMQ broker, separate worker
 processes do it and the demo waits for them, ``workers.py``), so e-mails land in the
-sink, SMS in the outbox and calls in ``call_tasks``.
+sink, SMS in the outbox (both under ``--out``, ``folder.py``) and calls in ``call_tasks``.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Iterator
@@ -23,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, make_url, select
+from sqlalchemy import make_url
 
 from automation import clock
-from automation.config import get_settings, reset_settings
-from automation.db import engine_for, get_engine
+from automation.config import get_settings
 from automation.demo import seed
 from automation.demo.agent import work_queue
+from automation.demo.checks import print_checks
 from automation.demo.errors import DemoError
-from automation.demo.mailbox import sms_outbox
+from automation.demo.folder import Folder, refuse_used_database, run_folder
+from automation.demo.progress import day_progress
 from automation.demo.pump import Pump
 from automation.demo.report import write_report
 from automation.demo.responses import answer_sent, renew_policy
@@ -43,7 +42,6 @@ from automation.demo.workers import WorkerPool
 from automation.demo.world import World, api_client
 from automation.journeys.bulk import enter_matching
 from automation.journeys.registry import builtin_files, publish_files
-from automation.models import Customer
 from automation.scheduler.jobs import JOBS
 from automation.scheduler.runner import run_all, run_job
 
@@ -60,25 +58,27 @@ ORGANIC_RENEWAL = 0.14  # maturing policies renewed without any message (the bas
 def run_demo(
     customers: int, days: int, out: Path, console: Console, seed: int = 7
 ) -> dict[str, Any]:
-    """Seed, replay ``days`` days, print the summary, write ``out/report.html``."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Seed, replay ``days`` days, print the summary and the checks, write
+    ``out/report.html``; the database and the outboxes are ``out``'s (``folder.py``)."""
     began = time.monotonic()
-    with _demo_database(out), clock.frozen_at(START):
+    with run_folder(out) as folder, clock.frozen_at(START):
         from automation.db.migrate import upgrade
 
         upgrade("head")
-        _refuse_used_database()
-        with api_client() as client, _engine_workers(out) as pump:
+        refuse_used_database()
+        with api_client() as client, _engine_workers(folder) as pump:
             world = _start(random.Random(seed), client, pump, customers, days)
             replay(world, days, console)
             results = collect(world, START, days, seed)
             engine = _engine_line(pump)
     print_summary(results, console)
-    report = write_report(results, out / "report.html")
+    print_checks(results, console)
+    report = write_report(results, folder.root / "report.html")
     console.print(
-        f"\nHTML report: {report.resolve()}\ne-mails: {Path(get_settings().email_outbox).resolve()}"
-        f"\nSMS: {sms_outbox().resolve()}\n{engine}\nreplayed in {time.monotonic() - began:.0f} s",
+        f"\nHTML report: {report}\ne-mails: {folder.email}\nSMS: {folder.sms}"
+        f"\n{engine}\nreplayed in {time.monotonic() - began:.0f} s",
         highlight=False,
+        soft_wrap=True,  # a path broken over two lines cannot be copied
     )
     return results
 
@@ -115,17 +115,9 @@ def _renewal(world: World, person: Any, policy_id: str) -> Any:
 
 def replay(world: World, days: int, console: Console) -> None:
     """Move the clock through ``days`` days, a tick at a time."""
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-    )
     waiting: list[Visit] = []
     since = START
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("replaying days", total=days, status="")
+    with day_progress(console, days) as day_done:
         for day in range(days):
             midnight = START.add(days=day)
             waiting += day_of_visits(world.rng, world.people, midnight)
@@ -136,7 +128,10 @@ def replay(world: World, days: int, console: Console) -> None:
                     # Marketing ops start the ladder for the members without a policy.
                     enter_matching("conversion-ladder", {"customer.lifecycle_stage": "member"})
                 since = now
-            progress.update(task, advance=1, status=_status(world))
+            day_done(day, world)
+    # The last tick's answers (SMS reports, opens) were posted after its last pump:
+    # work them off before the results are read, or they are left unprocessed.
+    world.pump()
 
 
 def _tick(
@@ -183,14 +178,6 @@ def _run_jobs(now: pendulum.DateTime) -> None:
             raise DemoError(f"scheduler job {run.job} failed: {run.error}")
 
 
-def _status(world: World) -> str:
-    d = world.did
-    return (
-        f"opened {d['email_opened']:,} · clicked {d['email_clicked']:,} · "
-        f"bought {d['policy_purchased']:,} · renewed {d['policy_renewed']:,}"
-    )
-
-
 def _local_noon(day: Any) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, 12, tz=get_settings().timezone)
 
@@ -206,45 +193,14 @@ def _engine_line(pump: Pump | WorkerPool) -> str:
 
 
 @contextmanager
-def _engine_workers(out: Path) -> Iterator[Pump | WorkerPool]:
+def _engine_workers(folder: Folder) -> Iterator[Pump | WorkerPool]:
     """The stub broker worked off in the demo's thread (the embedded default), or
     separate worker processes on the Redis or RabbitMQ named in the settings."""
     if get_settings().broker_url.startswith("stub"):
         yield Pump()
         return
-    pool = WorkerPool(out / "workers.log")
+    pool = WorkerPool(folder.root / "workers.log")
     try:
         yield pool
     finally:
         pool.close()
-
-
-@contextmanager
-def _demo_database(out: Path) -> Iterator[None]:
-    """On the embedded default the demo replays into its own SQLite file under ``out``,
-    fresh each run, and never touches ``./automation.db``; a database named in
-    ``AUTOMATION_DATABASE_URL`` is used as it is."""
-    if "AUTOMATION_DATABASE_URL" in os.environ or not get_settings().is_embedded:
-        yield
-        return
-    path = (out / "demo.db").resolve()
-    url = f"sqlite:///{path}"
-    engine_for(url).dispose()  # a file from an earlier run in this process
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    os.environ["AUTOMATION_DATABASE_URL"] = url
-    reset_settings()
-    try:
-        yield
-    finally:
-        del os.environ["AUTOMATION_DATABASE_URL"]
-        engine_for(url).dispose()
-        reset_settings()
-
-
-def _refuse_used_database() -> None:
-    with get_engine().connect() as conn:
-        used = conn.execute(select(func.count()).select_from(Customer)).scalar_one()  # type: ignore[arg-type]
-    if used:
-        url = make_url(get_settings().database_url).render_as_string(hide_password=True)
-        raise DemoError(f"the demo needs an empty database; {url} has {used:,} customers")

@@ -69,6 +69,8 @@ class WorkerPool:
         self.waited = 0.0  # seconds spent waiting on the workers
         self.log_file = log_file
         self._log = log_file.open("ab")
+        # The demo's settings are in the environment and it works in its own folder
+        # (``folder.py``), so the workers write to the demo's outboxes.
         env = os.environ | {"dramatiq_worker_timeout": str(WORKER_TIMEOUT_MS)}
         command = [sys.executable, "-m", "dramatiq", "automation.worker.actors"]
         command += ["--processes", str(processes), "--threads", str(threads)]

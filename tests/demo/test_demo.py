@@ -1,8 +1,9 @@
 """The demo at a small size: its numbers hang together, and the same seed repeats them.
 
 Not exact values: what must hold whatever the seed. The demo replays into its own
-SQLite file under ``--out`` and writes mail and SMS under the working directory (the
-test's own folder, see ``conftest.py``); the checks read both back independently.
+SQLite file under ``--out`` and writes mail and SMS there too (``OUT/outbox``); the
+checks read both back independently. Through the command, as a user runs it: each run
+keeps to its own folder, and a check that fails makes it exit 1.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import io
 import json
 import os
 import re
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from xml.etree import ElementTree
 
@@ -21,9 +24,11 @@ from rich.console import Console
 from sqlalchemy import create_engine, text
 
 from automation import clock
+from automation.cli import main
 from automation.config import reset_settings
 from automation.demo import run_demo
-from automation.demo.run import START
+from automation.demo.checks import checks
+from automation.demo.progress import day_progress
 from automation.demo.summary import print_summary
 
 CUSTOMERS, DAYS = 60, 20
@@ -99,12 +104,13 @@ def test_every_sent_email_and_sms_is_a_file(runs: Any) -> None:
         ).scalars()
         missing = [p for p in files if not _file_of(folder, p).is_file()]
         tasks = conn.execute(text("SELECT count(*) FROM call_tasks")).scalar_one()
-    eml = list((folder / "outbox" / "email").glob("*.eml"))
-    sms = list((folder / "outbox" / "sms").glob("*.json"))
+    eml = list((folder / "out" / "outbox" / "email").glob("*.eml"))
+    sms = list((folder / "out" / "outbox" / "sms").glob("*.json"))
     assert sent["email"] > 0 and sent["sms"] > 0 and sent["call"] > 0
     assert sent["email"] == len(eml) == results["files"]["eml"]
     assert sent["sms"] == len(sms) == results["files"]["sms"]
     assert missing == []
+    assert not (folder / "outbox").exists()  # nothing in the working directory
     assert tasks == sent["call"]  # a sent call is a task in the queue
     for path in sms:
         assert json.loads(path.read_text(encoding="utf-8"))["text"]
@@ -112,7 +118,7 @@ def test_every_sent_email_and_sms_is_a_file(runs: Any) -> None:
 
 def _file_of(folder: Path, provider_id: str) -> Path:
     kind, _, name = provider_id.partition(":")
-    return folder / "outbox" / ("email" if kind == "sink" else "sms") / name
+    return folder / "out" / "outbox" / ("email" if kind == "sink" else "sms") / name
 
 
 def test_the_funnel_never_grows_downward(runs: Any) -> None:
@@ -226,99 +232,125 @@ def test_the_report_opens_without_a_network(runs: Any) -> None:
     assert f"{results['table2']['visits_per_week_per_visitor']:.2f}" in page
 
 
-@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
-def test_on_postgresql_and_a_real_broker_separate_workers_follow_the_replay(
-    broker_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With the production services named, worker processes other than the demo's do
-    the work, on the replay's clock (not on today's), and nothing is left behind."""
-    from tests.conftest import make_broker
-    from tests.services import PG_ADMIN_URL, require
-
-    require("postgresql")
-    broker = make_broker(broker_kind, monkeypatch)  # empty queues, named in the settings
-    broker.close()
-    name = f"automation_demo_{os.getpid()}_{broker_kind}"
-    admin = create_engine(
-        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("AUTOMATION_DATABASE_URL", url)
-    reset_settings()
-    days = 4
-    try:
-        console = Console(file=io.StringIO(), width=100)
-        results = run_demo(customers=CUSTOMERS, days=days, out=tmp_path / "out", console=console)
-        printed = console.file.getvalue()  # type: ignore[attr-defined]
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.connect() as conn:
-            sent_at = conn.execute(
-                text(
-                    "SELECT min(sent_at), max(sent_at), count(*) FROM messages "
-                    "WHERE status = 'sent'"
-                )
-            ).one()
-            processed = conn.execute(
-                text("SELECT min(processed_at), max(processed_at) FROM events")
-            ).one()
-            eml = conn.execute(
-                text("SELECT count(*) FROM messages WHERE status = 'sent' AND channel = 'email'")
-            ).scalar_one()
-        engine.dispose()
-    finally:
-        from automation import db
-
-        db.engine_for.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    assert "2 worker processes on" in printed
-    log = (tmp_path / "out" / "workers.log").read_text()
-    assert "Worker process is ready for action" in log
-    start = START  # the replay's first day
-    end = START + timedelta(days=days)
-    assert sent_at[2] > 0
-    assert start <= sent_at[0] and sent_at[1] <= end  # the workers' clock was the replay's
-    assert start <= processed[0] and processed[1] <= end
-    assert results["events"]["unprocessed"] == 0 and results["events"]["failed"] == 0
-    assert results["engine"]["actor_failures"] == 0
-    assert (
-        eml == results["files"]["eml"] == len(list((tmp_path / "outbox" / "email").glob("*.eml")))
-    )
-
-
-def test_the_demo_offers_again_what_a_lost_broker_message_left_waiting(
-    postgres_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An event stored whose broker message never came (published nowhere here): the
-    pool notices that nothing moves, the relay offers it again, a worker processes it."""
-    from automation.demo import workers
-    from automation.events.ingest import ingest
-    from tests.conftest import make_broker
-
-    make_broker("redis", monkeypatch).close()
-    monkeypatch.setattr(workers, "STALL_SECONDS", 0.5)
-    with clock.frozen_at(START):
-        event = {
-            "event_id": "lost-1",
-            "type": "page_view",
-            "occurred_at": START.isoformat(),
-            "visitor_id": "v-lost",
-            "properties": {"url": "https://example.com/"},
+SMALL = ["--customers", "200"]  # the command's runs: seconds each
+CHECKS = [  # what each check says (the texts do not depend on the results)
+    c.text
+    for c in checks(
+        {
+            "messages": {},
+            "files": {"eml": 0, "sms": 0},
+            "events": {"unprocessed": 0, "failed": 0},
+            "engine": {"actor_failures": 0},
         }
-        ingest([event], publish=False)
-        pool = workers.WorkerPool(tmp_path / "workers.log", processes=1, threads=1)
-        try:
-            pool()
-        finally:
-            pool.close()
-    from automation.db import get_engine
+    )
+]
 
-    with get_engine().connect() as conn:
-        processed = conn.execute(
-            text("SELECT processed_at FROM events WHERE event_id = 'lost-1'")
-        ).scalar_one()
-    assert processed is not None and clock.to_utc(processed) == START
+
+def _command(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``automation demo ARGS`` through the console entry point: exit code, out, err."""
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", *SMALL, *args])
+    printed = capsys.readouterr()
+    return int(exited.value.code or 0), printed.out, printed.err
+
+
+def _files(out: Path) -> tuple[int, int]:
+    return (
+        len(list((out / "outbox" / "email").glob("*.eml"))),
+        len(list((out / "outbox" / "sms").glob("*.json"))),
+    )
+
+
+def _printed_counts(printed: str) -> tuple[int, int, int, int]:
+    """Sent and filed, e-mail then SMS, as the summary prints them (a note between the
+    two figures, or a line wrapped anywhere, is allowed)."""
+    happened = " ".join(printed[printed.index("What really happened") :].split())
+    n = r"([\d,]+)"
+    mail = re.search(rf"e-mails sent {n}.*?\.eml files in the sink {n}", happened)
+    sms = re.search(rf"SMS sent {n}.*?files in the SMS outbox {n}", happened)
+    assert mail and sms, printed
+    sent, filed, sms_sent, sms_filed = (
+        int(g.replace(",", "")) for g in (*mail.groups(), *sms.groups())
+    )
+    return sent, filed, sms_sent, sms_filed
+
+
+def _ledger(out: Path) -> tuple[int, int]:
+    engine = create_engine(f"sqlite:///{out / 'demo.db'}")
+    query = "SELECT channel, count(*) FROM messages WHERE status = 'sent' GROUP BY channel"
+    with engine.connect() as conn:
+        sent: dict[str, int] = {channel: n for channel, n in conn.execute(text(query))}
+    engine.dispose()
+    return sent.get("email", 0), sent.get("sms", 0)
+
+
+def test_each_run_of_the_command_keeps_to_its_own_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs of different lengths: each one's mail and SMS are under its own ``--out``,
+    counted in its own summary, every check holds, and an earlier run's files are gone."""
+    stale = tmp_path / "long" / "outbox" / "email" / "earlier-run.eml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("From: an earlier run\n")
+    printed = {}
+    # 10 days of 200 once ended with the last tick's SMS report unprocessed.
+    for name, days in (("short", "3"), ("long", "10")):
+        code, printed[name], err = _command(capsys, "--days", days, "--out", name)
+        assert code == 0 and err == "", err
+    assert not stale.exists()
+    assert not (tmp_path / "outbox").exists()  # nothing in the working directory
+    for name in ("short", "long"):
+        out, shown = tmp_path / name, printed[name]
+        for check in CHECKS:
+            assert f"✔ {check}" in shown, shown
+        assert "✘" not in shown
+        mail_sent, mail_files, sms_sent, sms_files = _printed_counts(shown)
+        assert mail_sent > 0 and (sms_sent > 0 or name == "short")  # SMS come later
+        assert (mail_sent, sms_sent) == _ledger(out)
+        assert (mail_files, sms_files) == (mail_sent, sms_sent) == _files(out)
+        assert f"e-mails: {out / 'outbox' / 'email'}" in shown
+    assert _printed_counts(printed["short"]) != _printed_counts(printed["long"])
+    # Off a terminal (a pipe, a file, this capture), a line a week and one at the end.
+    lines = re.findall(
+        r"^day (\d+) of (\d+): [\d,]+ events, [\d,]+ messages sent", printed["long"], re.M
+    )
+    assert lines == [("7", "10"), ("10", "10")]
+    assert re.findall(r"^day (\d+) of", printed["short"], re.M) == ["3"]
+
+
+def test_a_failed_check_makes_the_command_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An e-mail gone from the sink before the results are read: the check says so, on
+    the terminal and in the report, and the command exits 1 naming it."""
+    from automation.demo import run
+
+    collect = run.collect
+
+    def collect_after_a_loss(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        sink = tmp_path / "out" / "outbox" / "email"
+        min(sink.glob("*.eml")).unlink()
+        return collect(*args, **kwargs)
+
+    monkeypatch.setattr(run, "collect", collect_after_a_loss)
+    code, shown, err = _command(capsys, "--days", "2", "--out", "out")
+    assert code == 1
+    assert "✘ every sent e-mail is a file in the sink" in shown
+    assert "✔ every sent SMS is a file in the outbox" in shown
+    assert err.count("\n") == 1 and "1 of the demo's checks failed" in err
+    assert "every sent e-mail is a file in the sink" in err and "report.html" in err
+    mail_sent, mail_files, _, _ = _printed_counts(shown)
+    assert mail_files == mail_sent - 1
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "✘ every sent e-mail is a file in the sink" in report
+
+
+def test_on_a_terminal_the_live_bar_stays() -> None:
+    """The weekly lines are for pipes and files; a terminal keeps Rich's live bar."""
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    world: Any = SimpleNamespace(did=Counter())
+    with day_progress(console, 8) as day_done:
+        for day in range(8):
+            day_done(day, world)
+    assert "day 7 of 8" not in console.file.getvalue()  # type: ignore[attr-defined]
+    assert "replaying days" in console.file.getvalue()  # type: ignore[attr-defined]
