@@ -6,9 +6,15 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from automation.demo.charts import grouped_bars, hbars, lines
+from automation.demo.charts import capped_lines, grouped_bars, hbars
 from automation.demo.checks import checks
-from automation.demo.summary import CHANNELS
+from automation.demo.summary import CHANNELS, TABLE2_NOTE
+from automation.reports import wording
+from automation.reports.intervals import wilson
+from automation.reports.journeys_figures import MIN_GROUP
+
+LAUNCH_JOURNEY = "conversion-ladder"  # started on day 1 for every member without a policy
+CHANNEL_WORDS = {"email": "e-mail", "sms": "SMS", "call": "call"}
 
 CSS = """
 body{font-family:"Apple SD Gothic Neo","Malgun Gothic","Noto Sans KR",sans-serif;margin:2rem auto;
@@ -20,7 +26,8 @@ border-bottom:2px solid #e5e7eb}h3{font-size:1rem;margin:1.2rem 0 .3rem}
 .card b{display:block;font-size:1.4rem}
 table{border-collapse:collapse;font-size:.88rem;margin:.5rem 0}
 th,td{border:1px solid #e5e7eb;padding:.25rem .55rem}th{background:#f3f4f6;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}svg{display:block;margin:.4rem 0}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+svg{display:block;margin:.4rem 0;max-width:100%;height:auto}
 svg text{font-size:12px;fill:#374151}svg text.small{font-size:10px}
 .ok{color:#3a9d5d}.bad{color:#b8405e}.empty{color:#6b7280;font-style:italic}
 """
@@ -62,8 +69,8 @@ def _cards(r: dict[str, Any]) -> str:
     cards = [
         ("people", r["people"]["people"]),
         ("events", r["events"]["total"]),
-        ("messages decided", total["decided"]),
-        ("sent", total["sent"]),
+        ("messages decided in the period", total["decided"]),
+        ("of them sent", total["sent"]),
         ("opened (people)", total["opened"]),
         ("clicked", total["clicked"]),
         ("policies bought", r["did"].get("policy_purchased", 0)),
@@ -78,15 +85,36 @@ def _cards(r: dict[str, Any]) -> str:
 
 def _activity(r: dict[str, Any]) -> str:
     d = r["daily"]
-    events = d["events"]
+    events, sent = d["events"], list(d["sent"].items())
+    web = [("web", events["web"])]
+    answers = [("answers", events["responses"]), ("policies", events["policies"])]
     return (
         "<h2>Day by day</h2><h3>Website events (pages and log-ins)</h3>"
-        + lines(d["days"], [("web", events["web"])])
+        + capped_lines(d["days"], web, "events a day")
         + "<h3>Messages sent, by channel</h3>"
-        + lines(d["days"], list(d["sent"].items()))
+        + _launch_note(r)
+        + capped_lines(d["days"], sent, "messages a day", d.get("sent_by_journey"), CHANNEL_WORDS)
         + "<h3>Answers (opens, clicks, replies, calls, unsubscribes) and policies bought or "
-        "renewed</h3>"
-        + lines(d["days"], [("answers", events["responses"]), ("policies", events["policies"])])
+        "renewed</h3>" + capped_lines(d["days"], answers, "events a day")
+    )
+
+
+def _launch_note(r: dict[str, Any]) -> str:
+    """Why the first days spike: the day-1 backlog, in the replay's own numbers."""
+    d = r["daily"]
+    first = {j: v[0] for j, v in (d.get("entered") or {}).items() if v and v[0]}
+    ladder = first.pop(LAUNCH_JOURNEY, 0)
+    if not ladder:
+        return ""
+    total = sum((d["entered"] or {}).get(LAUNCH_JOURNEY, []))
+    others = ", ".join(f"{j} {n:,}" for j, n in sorted(first.items(), key=lambda x: -x[1]))
+    return (
+        f'<p class="muted">Day 1 ({escape(d["days"][0])}) carries a backlog: the conversion '
+        f"ladder was started for the whole member base at once, so {ladder:,} members entered "
+        f"it that day ({total:,} in the whole period), and its later steps then reach them all "
+        "together (the e-mail, the SMS reminder, the consultant call), so those days spike. "
+        "The other journeys took in what was already due at the start too"
+        f"{escape(f' ({others})') if others else ''}. Later days show the steady flow.</p>"
     )
 
 
@@ -104,44 +132,90 @@ def _funnel(r: dict[str, Any]) -> str:
 
 def _journeys(r: dict[str, Any]) -> str:
     journeys = [j for j in r["journeys"]["journeys"] if j["entered"]]
-    rows = []
-    for j in journeys:
-        up = j["uplift"]
-        rows.append(
-            [
-                j["journey"],
-                _n(j["entered"]),
-                _n(j["converted"]),
-                _pct(j["goal_rate"]),
-                _arm(up["treatment"]),
-                _arm(up["control"]) if up["control"]["entered"] else "no holdout",
-                _points(up["uplift"]),
-            ]
-        )
-    held = [j for j in journeys if j["uplift"]["control"]["entered"]]
-    uplift = ""
+    rows = [
+        [
+            j["journey"],
+            _n(j["entered"]),
+            wording.converted(j),
+            wording.goal_rate(j),
+            _n(j["completed"]),
+            _n(j["exited"]),
+            _n(j["active"]),
+        ]
+        for j in journeys
+    ]
+    splits = "".join(
+        f"; {j['journey']}: {split}" for j in journeys if (split := wording.completed_split(j))
+    )
+    uplift_rows = [
+        [
+            j["journey"],
+            _arm(j["uplift"]["treatment"]) if wording.has_goal(j) else "no goal",
+            _arm(j["uplift"]["control"]) if j["uplift"]["control"]["entered"] else "no holdout",
+            wording.uplift(j),
+            wording.interval(j),
+        ]
+        for j in journeys
+    ]
+    held = [j for j in journeys if j.get("uplift_interval")]
+    uplift = "".join(
+        f'<p class="muted">{escape(j["journey"])}: {escape(wording.uplift_sentence(j))}.</p>'
+        for j in held
+    )
     if held:
-        uplift = "<h3>Goal rate: treated against holdout</h3>" + grouped_bars(
+        arms = ("treatment", "control")
+        uplift += "<h3>Goal rate: treated against holdout, with 95% intervals</h3>" + grouped_bars(
             [j["journey"] for j in held],
             [
-                ("treated", [100 * (j["uplift"]["treatment"]["rate"] or 0) for j in held]),
-                ("holdout", [100 * (j["uplift"]["control"]["rate"] or 0) for j in held]),
+                (name, [100 * (j["uplift"][arm]["rate"] or 0) for j in held])
+                for name, arm in zip(("treated", "holdout"), arms, strict=True)
             ],
             fmt="{:.1f}%",
+            ranges=[[_wilson_pct(j["uplift"][arm]) for j in held] for arm in arms],
         )
     steps = "".join(
         f"<h3>{escape(j['journey'])}: steps</h3>"
-        + hbars([(s["state"], s["reached"]) for s in j["steps"]], colour="#3a9d5d")
+        + hbars(
+            [(wording.step_name(j, s["state"]), s["reached"]) for s in j["steps"]],
+            colour="#3a9d5d",
+            notes=[_came_from(j, s["state"]) for s in j["steps"]],
+        )
         for j in journeys
     )
     return (
         "<h2>Journeys</h2>"
         + _table(
-            ["journey", "entered", "converted", "goal rate", "treated", "holdout", "uplift"], rows
+            ["journey", "entered", "converted", "goal rate", "completed", "exited", "still in"],
+            rows,
         )
+        + '<p class="muted">Goal rate: converted (reached the goal) of entered; "no goal": the '
+        "journey has none, so nothing to convert to. Completed: reached an end state, any of "
+        f"them{escape(splits)}. "
+        "Still in: active at the period's end. (<code>automation journeys list</code> counts "
+        "the same statuses for every enrollment ever, with no period.)</p>"
+        + "<h3>Uplift against the holdout</h3>"
+        + _table(["journey", "treated", "holdout", "uplift", "95% interval"], uplift_rows)
+        + '<p class="muted">Treated, holdout: converted/entered = goal rate. Uplift: goal rate '
+        "treated minus holdout; its 95% interval is Newcombe's hybrid score interval (from "
+        "Wilson intervals), sound for small groups and rates near 0 or 1. With a group under "
+        f"{MIN_GROUP} the uplift is too small to tell from chance, and no figure is given for "
+        "it.</p>"
         + uplift
-        + steps
+        + f'<p class="muted">{escape(wording.STEPS_NOTE)} After each bar: where its '
+        "enrollments came from, when more than one way in was taken.</p>" + steps
     )
+
+
+def _came_from(j: dict[str, Any], state: str) -> str:
+    ways = (j.get("ways_in") or {}).get(state) or {}
+    return f"← {wording.came_from(ways)}" if len(ways) > 1 else ""
+
+
+def _wilson_pct(arm: dict[str, Any]) -> tuple[float, float] | None:
+    if not arm["entered"]:
+        return None
+    low, high = wilson(arm["converted"], arm["entered"])
+    return 100 * low, 100 * high
 
 
 def _channels(r: dict[str, Any]) -> str:
@@ -159,8 +233,19 @@ def _channels(r: dict[str, Any]) -> str:
         ]
         for x in r["campaigns"]["rows"]
     ]
+    after = _outside(r)
+    period = r["period"]
     return (
         "<h2>Campaigns by channel</h2>"
+        + f'<p class="muted">Messages decided in the period ({escape(period["from"])} – '
+        f"{escape(period['to'])}) and what came of them. Sent: the channel took it."
+        + (
+            f" Not here: {escape(after)} decided at the replay's last instant, the period's "
+            "end, counted in the ledger's totals (the checks) but outside the period."
+            if after
+            else ""
+        )
+        + "</p>"
         + grouped_bars(names, series)
         + _table(["channel", "decided", *figures, "suppressed"], rows)
         + "<h3>By journey and channel</h3>"
@@ -175,8 +260,12 @@ def _suppressions(r: dict[str, Any]) -> str:
     reasons = r["reasons"]
     suppressed = list(reasons.get("suppressed", {}).items())
     deferred = list(reasons.get("deferred", {}).items())
+    after = _outside(r, "suppressed")
     return (
-        "<h2>Contact policy</h2><h3>Suppressed, by reason</h3>"
+        "<h2>Contact policy</h2>"
+        + '<p class="muted">Every message of the replay'
+        + (f", with {escape(after)} decided after the period" if after else "")
+        + ".</p><h3>Suppressed, by reason</h3>"
         + hbars(suppressed, colour="#b8405e")
         + "<h3>Still deferred at the end, by reason</h3>"
         + hbars(deferred, colour="#e07b39")
@@ -239,7 +328,8 @@ def _table2(r: dict[str, Any]) -> str:
     return (
         "<h2>Web log: the seed's table-2 group</h2>"
         f'<p class="muted">Members aged 28–40 with children, {escape(w["period"]["from"])} – '
-        f"{escape(w['period']['to'])}; the seed's figures on the right.</p>"
+        f"{escape(w['period']['to'])}; the seed's figures on the right. "
+        f"{escape(TABLE2_NOTE[0].upper() + TABLE2_NOTE[1:])}</p>"
         + _table(["figure", "replay", "seed table 2"], facts)
         + charts
     )
@@ -251,6 +341,12 @@ def _checks(r: dict[str, Any]) -> str:
         for c in checks(r)
     )
     return f"<h2>Checks</h2><ul>{items}</ul>"
+
+
+def _outside(r: dict[str, Any], status: str = "sent") -> str:
+    outside = r.get("messages_outside_period") or {}
+    counts = [(c, outside.get(f"{c}:{status}", 0)) for c in CHANNELS]
+    return ", ".join(f"{n:,} {CHANNEL_WORDS[c]}{'s' if n > 1 else ''}" for c, n in counts if n)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -267,7 +363,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _arm(arm: dict[str, Any]) -> str:
-    return f"{arm['converted']:,}/{arm['entered']:,} ({_pct(arm['rate'])})"
+    return f"{arm['converted']:,} of {arm['entered']:,} ({_pct(arm['rate'])})"
 
 
 def _n(value: Any) -> str:
@@ -276,7 +372,3 @@ def _n(value: Any) -> str:
 
 def _pct(rate: Any) -> str:
     return "–" if rate is None else f"{rate * 100:.1f}%"
-
-
-def _points(diff: Any) -> str:
-    return "–" if diff is None else f"{diff * 100:+.1f} pt"

@@ -15,10 +15,12 @@ JSON; ``html.render_html`` turns that into a self-contained page. The modules:
   definitions), built from ``campaigns_queries`` (its one SQL statement) and
   ``campaigns_figures`` (the report's dataclasses).
 - ``journeys``: ``journeys_report``, who entered each journey, how far they got, and
-  the holdout uplift.
+  the holdout uplift (the definitions), with ``journeys_figures`` (the report's
+  dataclasses), ``intervals`` (Wilson and Newcombe confidence intervals) and
+  ``wording`` (its figures in words for the terminal: "no goal", "too small to tell").
 - ``html``: ``render_html``, the page frame, with ``html_sections`` (each report's
-  body), ``html_charts`` (SVG bar charts) and ``html_parts`` (escaping, formats,
-  tables).
+  body; the journeys' in ``html_journeys``), ``html_charts`` (SVG bar charts) and
+  ``html_parts`` (escaping, formats, tables).
 """
 
 from automation.reports.campaigns import campaign_report

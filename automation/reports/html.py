@@ -5,7 +5,8 @@ attachment or an intranet without network access. Every value from the data is
 escaped; only markup built here is trusted (``html_parts.Raw``).
 
 The parts: ``html_parts`` (escaping, formats, tables), ``html_charts`` (SVG bar charts),
-``html_sections`` (each report's body); this module frames the page around a body.
+``html_sections`` and ``html_journeys`` (each report's body); this module frames the
+page around a body.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from automation.reports.html_journeys import journeys_body
 from automation.reports.html_parts import esc
-from automation.reports.html_sections import (
-    campaigns_body,
-    funnel_body,
-    journeys_body,
-    weblog_body,
-)
+from automation.reports.html_sections import campaigns_body, funnel_body, weblog_body
 
 CSS = """
 body { font-family: "Apple SD Gothic Neo", "Malgun Gothic", "Noto Sans KR", sans-serif;
@@ -33,6 +30,7 @@ table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .9rem; }
 th, td { border: 1px solid #e5e7eb; padding: .3rem .6rem; }
 th { background: #f3f4f6; text-align: left; font-weight: 600; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
+svg { max-width: 100%; height: auto; }
 svg text { font-family: inherit; font-size: 12px; fill: #374151; }
 .muted { color: #6b7280; font-size: .85rem; }
 .empty { color: #6b7280; font-style: italic; }

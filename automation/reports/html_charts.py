@@ -10,6 +10,8 @@ from automation.reports.html_parts import Raw, esc
 BAR_WIDTH = 360  # px of the longest bar
 LABEL_WIDTH = 190  # px left of the bars for their labels
 ROW_HEIGHT = 24
+TEXT_WIDTH = 200  # px right of the longest bar for its text, at least
+CHAR_WIDTH = 7  # px of a character at 12px, roughly: a long text widens the chart
 
 
 def bar_chart(title: str, items: Sequence[tuple[Any, Any, str]]) -> Raw:
@@ -18,7 +20,12 @@ def bar_chart(title: str, items: Sequence[tuple[Any, Any, str]]) -> Raw:
         return Raw('<p class="empty">자료가 없습니다.</p>')
     values = [float(v) if isinstance(v, int | float) and v > 0 else 0.0 for _, v, _ in items]
     top = max(values) or 1.0
-    width = LABEL_WIDTH + BAR_WIDTH + 200
+    # Wide enough for the longest "bar + text", so a long text is not cut off.
+    right = max(
+        BAR_WIDTH * value / top + 6 + CHAR_WIDTH * len(str(text))
+        for (_, _, text), value in zip(items, values, strict=True)
+    )
+    width = LABEL_WIDTH + max(BAR_WIDTH + TEXT_WIDTH, round(right) + 10)
     height = ROW_HEIGHT * len(items) + 8
     rows = []
     for i, ((label, _, text), value) in enumerate(zip(items, values, strict=True)):

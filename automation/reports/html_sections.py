@@ -1,6 +1,7 @@
 """Each report's page body, from its ``to_dict()``: tables, charts and notes.
 
-Each ``*_body`` function returns the page's title and its body's markup.
+Each ``*_body`` function returns the page's title and its body's markup; the journeys
+page's is in ``html_journeys``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from automation.reports.html_parts import (
     esc,
     html_table,
     pct,
-    points,
 )
 
 RUNG_NAMES = {"visitor": "방문자", "member": "회원", "first_policy": "첫 계약", "repeat": "재구매"}
@@ -197,89 +197,6 @@ def campaigns_body(data: Mapping[str, Any]) -> tuple[str, str]:
         "전환은 마지막 접촉(last touch) 기준, 전환율 = 전환 / 발송.</p>"
     )
     return "캠페인 성과 (Campaigns)", "\n".join(parts)
-
-
-def journeys_body(data: Mapping[str, Any]) -> tuple[str, str]:
-    """The journey page's title and body."""
-    journeys = data.get("journeys") or []
-    if not journeys:
-        return "여정 성과 (Journeys)", '<p class="empty">게시된 여정이 없습니다.</p>'
-    parts: list[str] = [
-        html_table(
-            ["여정", "진입", "전환", "완료", "이탈", "진행 중", "목표 달성률", "효과(uplift)"],
-            [
-                [
-                    j.get("name") or j.get("journey"),
-                    j.get("entered"),
-                    j.get("converted"),
-                    j.get("completed"),
-                    j.get("exited"),
-                    j.get("active"),
-                    pct(j.get("goal_rate")),
-                    points((j.get("uplift") or {}).get("uplift")),
-                ]
-                for j in journeys
-            ],
-        )
-    ]
-    for j in journeys:
-        name, journey_id = j.get("name"), j.get("journey")
-        parts.append(
-            f'<h2>{esc(name or journey_id)} <span class="muted">{esc(journey_id)}</span></h2>'
-        )
-        parts.append(
-            bar_chart(
-                f"{name or journey_id} 단계별 도달",
-                [
-                    (
-                        s.get("state"),
-                        s.get("reached"),
-                        count_share(s.get("reached"), s.get("share")),
-                    )
-                    for s in j.get("steps") or []
-                ],
-            )
-        )
-        parts.append(_uplift(j.get("uplift") or {}))
-        versions = j.get("versions") or []
-        if len(versions) > 1:
-            parts.append("<h3>버전별</h3>")
-            parts.append(
-                html_table(
-                    ["버전", "진입", "전환", "목표 달성률", "효과(uplift)"],
-                    [
-                        [
-                            f"v{v.get('version')}",
-                            v.get("entered"),
-                            v.get("converted"),
-                            pct(v.get("goal_rate")),
-                            points((v.get("uplift") or {}).get("uplift")),
-                        ]
-                        for v in versions
-                    ],
-                )
-            )
-    return "여정 성과 (Journeys)", "\n".join(parts)
-
-
-def _uplift(uplift: Mapping[str, Any]) -> str:
-    """Treatment against holdout, and the uplift or why there is none."""
-
-    def arm(name: str, label: str) -> list[Any]:
-        a = uplift.get(name) or {}
-        return [label, a.get("entered"), a.get("converted"), pct(a.get("rate"))]
-
-    table = html_table(
-        ["대조 비교", "진입", "전환", "전환율"],
-        [arm("treatment", "발송군 (treatment)"), arm("control", "대조군 (holdout)")],
-    )
-    value = uplift.get("uplift")
-    note = (
-        "대조군 또는 발송군이 없어 효과를 계산할 수 없습니다."
-        if value is None
-        else f"효과(uplift): {points(value)}"
-    )
-    return f'{table}<p class="muted">{esc(note)}</p>'
 
 
 def _rung(rung: Mapping[str, Any]) -> str:

@@ -8,26 +8,42 @@ Definitions, per journey and per version:
   cohort enrollments with a transition into that state inside the period (the start
   state's entry is one), and **share** = reached / entered. The engine's pseudo-states
   for the goal and the exits are not steps: they are ``converted`` and ``exited``.
+  Steps are not a funnel: a state can be reached from several others (a click skips
+  ahead to "interested"; either arm of a split), so **came from** (JSON ``ways_in``)
+  gives, per state, the cohort enrollments that moved into it from each other state
+  (``entry`` for the entry itself), and a state can count more than the one listed
+  before it. **End states** (``end: true``) are flagged (JSON ``end_states``).
 - **converted** / **completed** / **exited**: cohort enrollments with that status whose
-  ``exited_at`` is before the period's end (goal reached; an end state reached; an
-  exit rule or a hand-off). **active**: the rest, still in the journey at the end, so
-  entered = converted + completed + exited + active.
-- **goal rate**: converted / entered (``None`` when nobody entered).
+  ``exited_at`` is before the period's end (goal reached; an end state reached, any of
+  them, so ``completed`` is the sum of the end states' steps; an exit rule or a
+  hand-off). **active**: the rest, still in the journey at the end, so
+  entered = converted + completed + exited + active. (``automation journeys list``
+  counts every enrollment ever, by status, with no period.)
+- **has goal**: a version defines a ``goal`` (or someone converted). Without one,
+  ``goal_rate``, the arms' rates and the uplift are ``None``: "no goal", not 0%.
+- **goal rate**: converted / entered (``None`` when nobody entered or there is no goal).
 - **uplift**: the goal rate of the treatment (``control`` false) minus that of the
   holdout (``control`` true: a split arm marked ``control``), each with its entered and
   converted counts; ``None`` when either group is empty (a journey without a holdout).
+  **uplift_interval**: its 95% confidence interval, Newcombe's hybrid score interval
+  from the two groups' Wilson intervals (``intervals.newcombe``: sound with small
+  groups and rates near 0 or 1). **uplift_verdict** (``journeys_figures.Verdict``):
+  ``too_small`` when either group has fewer than ``MIN_GROUP`` (30) entrants, else
+  ``higher`` / ``lower`` when the whole interval is above / below 0, ``unclear`` when
+  it holds 0; or ``no_goal``, ``no_holdout``, ``no_treated``.
 - A journey's figures are the sums of its versions' (an enrollment belongs to one
   version); its steps follow the latest version's order, then states only older
   versions have.
 
-Three grouped statements (the cohort by version and holdout, the steps by version and
-state, the journeys and versions named) and no loop over enrollments in Python.
+Four grouped statements (the cohort by version and holdout, the steps by version and
+state, the moves by version and pair of states, the journeys and versions named) and
+no loop over enrollments in Python. The dataclasses are in ``journeys_figures``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, and_, case, func, select
@@ -44,7 +60,33 @@ from automation.models import (
     JourneyVersion,
     Transition,
 )
+from automation.reports.journeys_figures import (
+    ENTRY,
+    MIN_GROUP,
+    Arm,
+    JourneyResult,
+    JourneysReport,
+    Outcomes,
+    Step,
+    Verdict,
+    VersionResult,
+)
 from automation.reports.period import Period
+
+# Names importers know from this module, defined in ``journeys_figures``.
+__all__ = [
+    "ENTRY",
+    "MIN_GROUP",
+    "Arm",
+    "JourneyResult",
+    "JourneysReport",
+    "Outcomes",
+    "Step",
+    "Verdict",
+    "VersionResult",
+    "journeys_report",
+    "state_order",
+]
 
 ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[attr-defined]
 TRANSITIONS: Table = Transition.__table__  # type: ignore[attr-defined]
@@ -55,155 +97,6 @@ T = TRANSITIONS.c
 ENDED = (EnrollmentStatus.CONVERTED, EnrollmentStatus.COMPLETED, EnrollmentStatus.EXITED)
 
 
-# --- the report ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """A state of the journey and how many of the cohort reached it."""
-
-    state: str
-    reached: int
-    share: float | None  # of the entered (None: nobody entered)
-
-
-@dataclass(frozen=True, slots=True)
-class Arm:
-    """Treatment or holdout: how many entered and converted."""
-
-    entered: int = 0
-    converted: int = 0
-
-    @property
-    def rate(self) -> float | None:
-        return _rate(self.converted, self.entered)
-
-    def __add__(self, other: Arm) -> Arm:
-        return Arm(self.entered + other.entered, self.converted + other.converted)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"entered": self.entered, "converted": self.converted, "rate": _round(self.rate)}
-
-
-@dataclass(frozen=True, slots=True)
-class Outcomes:
-    """The cohort's figures (a version's, or a journey's summed over its versions)."""
-
-    treatment: Arm = field(default_factory=Arm)
-    control: Arm = field(default_factory=Arm)
-    completed: int = 0
-    exited: int = 0
-
-    @property
-    def entered(self) -> int:
-        return self.treatment.entered + self.control.entered
-
-    @property
-    def converted(self) -> int:
-        return self.treatment.converted + self.control.converted
-
-    @property
-    def active(self) -> int:
-        return self.entered - self.converted - self.completed - self.exited
-
-    @property
-    def goal_rate(self) -> float | None:
-        return _rate(self.converted, self.entered)
-
-    @property
-    def uplift(self) -> float | None:
-        t, c = self.treatment.rate, self.control.rate
-        return None if t is None or c is None else t - c
-
-    def __add__(self, other: Outcomes) -> Outcomes:
-        return Outcomes(
-            self.treatment + other.treatment,
-            self.control + other.control,
-            self.completed + other.completed,
-            self.exited + other.exited,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "entered": self.entered,
-            "converted": self.converted,
-            "completed": self.completed,
-            "exited": self.exited,
-            "active": self.active,
-            "goal_rate": _round(self.goal_rate),
-            "uplift": {
-                "treatment": self.treatment.to_dict(),
-                "control": self.control.to_dict(),
-                "uplift": _round(self.uplift),
-            },
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class VersionResult:
-    version: int
-    version_id: int
-    outcomes: Outcomes
-    steps: list[Step]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "version_id": self.version_id,
-            **self.outcomes.to_dict(),
-            "steps": [_step_dict(s) for s in self.steps],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class JourneyResult:
-    journey_id: str
-    name: str
-    status: str
-    outcomes: Outcomes
-    steps: list[Step]
-    versions: list[VersionResult]  # those with entrants in the period, oldest first
-
-    def step(self, state: str) -> Step:
-        return next(s for s in self.steps if s.state == state)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "journey": self.journey_id,
-            "name": self.name,
-            "status": self.status,
-            **self.outcomes.to_dict(),
-            "steps": [_step_dict(s) for s in self.steps],
-            "versions": [v.to_dict() for v in self.versions],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class JourneysReport:
-    """Every published journey's results for one period (journeys by id)."""
-
-    period: Period
-    journeys: list[JourneyResult]
-
-    def journey(self, journey_id: str) -> JourneyResult:
-        return next(j for j in self.journeys if j.journey_id == journey_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"period": self.period.to_dict(), "journeys": [j.to_dict() for j in self.journeys]}
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
-
-
-def _step_dict(step: Step) -> dict[str, Any]:
-    return {"state": step.state, "reached": step.reached, "share": _round(step.share)}
-
-
 # --- computing it --------------------------------------------------------------------
 
 
@@ -212,6 +105,7 @@ def journeys_report(period: Period) -> JourneysReport:
     with get_engine().begin() as conn:
         cohort = conn.execute(cohort_query(period)).all()
         reached = conn.execute(steps_query(period)).all()
+        moves = conn.execute(moves_query(period)).all()
         journeys = conn.execute(
             select(JOURNEYS.c.journey_id, JOURNEYS.c.name, JOURNEYS.c.status)
             .add_columns(JOURNEYS.c.latest_version_id)
@@ -234,6 +128,10 @@ def journeys_report(period: Period) -> JourneysReport:
     counts: dict[int, dict[str, int]] = {}
     for row in reached:
         counts.setdefault(row.version_id, {})[row.to_state] = int(row.reached)
+    came: dict[int, dict[str, dict[str, int]]] = {}
+    for row in moves:
+        into = came.setdefault(row.version_id, {}).setdefault(row.to_state, {})
+        into[row.from_state or ENTRY] = int(row.moved)
     results = []
     for j in journeys:
         mine = sorted(
@@ -245,28 +143,42 @@ def journeys_report(period: Period) -> JourneysReport:
                 v.version,
                 v.id,
                 outcomes[v.id],
-                _steps(v.states, counts.get(v.id, {}), outcomes[v.id].entered),
+                _steps(v.states, v.ends, counts.get(v.id, {}), came.get(v.id, {}), outcomes[v.id]),
+                v.goal or outcomes[v.id].converted > 0,
             )
             for v in mine
         ]
         total = sum((v.outcomes for v in per_version), Outcomes())
         latest = versions.get(j.latest_version_id)
-        order = _merged_order([latest.states] if latest else [], (v.states for v in reversed(mine)))
-        summed: dict[str, int] = {}
-        for v in mine:
-            for state, n in counts.get(v.id, {}).items():
-                summed[state] = summed.get(state, 0) + n
+        has_goal = (latest is not None and latest.goal) or any(v.has_goal for v in per_version)
+        steps = _journey_steps(mine, latest, counts, came, total)
         results.append(
-            JourneyResult(
-                j.journey_id,
-                j.name,
-                j.status,
-                total,
-                _steps(order, summed, total.entered),
-                per_version,
-            )
+            JourneyResult(j.journey_id, j.name, j.status, total, steps, per_version, has_goal)
         )
     return JourneysReport(period, results)
+
+
+def _journey_steps(
+    mine: list[_Version],
+    latest: _Version | None,
+    counts: dict[int, dict[str, int]],
+    came: dict[int, dict[str, dict[str, int]]],
+    total: Outcomes,
+) -> list[Step]:
+    """A journey's steps: its versions' counts and moves summed, in the latest version's
+    order, then states only older versions have; an end state in any version is one."""
+    order = _merged_order([latest.states] if latest else [], (v.states for v in reversed(mine)))
+    ends = {s for v in [*mine, *([latest] if latest else [])] for s in v.ends}
+    summed: dict[str, int] = {}
+    summed_came: dict[str, dict[str, int]] = {}
+    for v in mine:
+        for state, n in counts.get(v.id, {}).items():
+            summed[state] = summed.get(state, 0) + n
+        for state, sources in came.get(v.id, {}).items():
+            into = summed_came.setdefault(state, {})
+            for source, n in sources.items():
+                into[source] = into.get(source, 0) + n
+    return _steps(order, ends, summed, summed_came, total)
 
 
 def cohort_query(period: Period) -> Any:
@@ -302,6 +214,22 @@ def steps_query(period: Period) -> Any:
     )
 
 
+def moves_query(period: Period) -> Any:
+    """Per version and pair of states: cohort enrollments that moved from one into the
+    other in the period (``from_state`` NULL: the entry)."""
+    return (
+        select(
+            N.version_id,
+            T.from_state,
+            T.to_state,
+            func.count(func.distinct(T.enrollment_id)).label("moved"),
+        )
+        .select_from(ENROLLMENTS.join(TRANSITIONS, T.enrollment_id == N.id))
+        .where(*_entered_in(period), T.at >= period.start_utc, T.at < period.end_utc)
+        .group_by(N.version_id, T.from_state, T.to_state)
+    )
+
+
 def _entered_in(period: Period) -> list[Any]:
     return [N.entered_at >= period.start_utc, N.entered_at < period.end_utc]
 
@@ -312,6 +240,8 @@ class _Version:
     journey_id: str
     version: int
     states: list[str]  # in the journey file's order
+    ends: frozenset[str]  # the end states
+    goal: bool  # the version defines a goal
 
 
 def _versions(conn: Connection, ids: Iterable[int]) -> dict[int, _Version]:
@@ -323,9 +253,23 @@ def _versions(conn: Connection, ids: Iterable[int]) -> dict[int, _Version]:
         select(v.id, v.journey_id, v.version, v.spec, v.source).where(v.id.in_(wanted))
     ).all()
     return {
-        r.id: _Version(r.id, r.journey_id, r.version, state_order(r.spec or {}, r.source or ""))
+        r.id: _Version(
+            r.id,
+            r.journey_id,
+            r.version,
+            state_order(r.spec or {}, r.source or ""),
+            _ends(r.spec or {}),
+            bool((r.spec or {}).get("goal")),
+        )
         for r in rows
     }
+
+
+def _ends(spec: dict[str, Any]) -> frozenset[str]:
+    states = spec.get("states") or {}
+    return frozenset(
+        str(name) for name, body in states.items() if isinstance(body, dict) and body.get("end")
+    )
 
 
 def state_order(spec: dict[str, Any], source: str = "") -> list[str]:
@@ -368,5 +312,21 @@ def _merged_order(first: list[list[str]], rest: Iterable[list[str]]) -> list[str
     return order
 
 
-def _steps(states: list[str], reached: dict[str, int], entered: int) -> list[Step]:
-    return [Step(s, reached.get(s, 0), _rate(reached.get(s, 0), entered)) for s in states]
+def _steps(
+    states: list[str],
+    ends: Iterable[str],
+    reached: dict[str, int],
+    came: dict[str, dict[str, int]],
+    outcomes: Outcomes,
+) -> list[Step]:
+    entered, ends = outcomes.entered, set(ends)
+    return [
+        Step(
+            s,
+            reached.get(s, 0),
+            reached.get(s, 0) / entered if entered else None,
+            s in ends,
+            dict(came.get(s, {})),
+        )
+        for s in states
+    ]

@@ -6,11 +6,20 @@ import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from automation.db import session_scope
 from automation.journeys import yamlmap
 from automation.journeys.registry import LIBRARY
 from automation.models import Customer, Enrollment, Journey, JourneyVersion, Transition
-from automation.reports.journeys import Outcomes, journeys_report, state_order
+from automation.reports.journeys import (
+    MIN_GROUP,
+    Arm,
+    Outcomes,
+    Verdict,
+    journeys_report,
+    state_order,
+)
 from automation.reports.period import Period
 from tests.journey_world import World
 
@@ -78,6 +87,9 @@ states:
   done:
     end: true
 """
+GOALIE = WELCOME.replace("welcome", "goalie").replace(
+    "start: thanks", "goal: {on: policy_purchased}\nstart: thanks"
+)
 
 
 def _version(id_: int, journey: str, version: int, source: str) -> None:
@@ -205,6 +217,47 @@ def test_uplift_against_the_holdout(database: str) -> None:
     }
 
 
+def test_a_small_holdout_gets_an_interval_and_no_verdict(database: str) -> None:
+    """2/7 against 1/4: Newcombe's interval by the formula in ``intervals``; both groups
+    are under MIN_GROUP, so the report says "too small" rather than +3.6 pt."""
+    _seed()
+    v1 = journeys_report(PERIOD).journey("retention").versions[0]
+    assert v1.outcomes.verdict() is Verdict.TOO_SMALL
+    data = v1.to_dict()
+    assert data["uplift_verdict"] == "too_small"
+    assert data["uplift_interval"] == {
+        "low": -0.4576,
+        "high": 0.4457,
+        "level": 0.95,
+        "method": "Newcombe hybrid score (from Wilson intervals)",
+    }
+
+
+@pytest.mark.parametrize(
+    ("treated", "held", "verdict"),
+    [
+        (Arm(200, 60), Arm(100, 10), Verdict.HIGHER),  # +20 pt: 10.5 to 28.0 pt
+        (Arm(200, 30), Arm(100, 15), Verdict.UNCLEAR),  # 0 pt: -9.3 to +8.0 pt
+        (Arm(200, 10), Arm(100, 30), Verdict.LOWER),  # -25 pt: -34.9 to -16.0 pt
+        (Arm(200, 60), Arm(MIN_GROUP - 1, 1), Verdict.TOO_SMALL),  # a holdout of 29
+        (Arm(MIN_GROUP - 1, 20), Arm(100, 10), Verdict.TOO_SMALL),  # 29 treated
+        (Arm(200, 60), Arm(MIN_GROUP, 1), Verdict.HIGHER),  # 30 is enough
+        (Arm(200, 60), Arm(), Verdict.NO_HOLDOUT),
+        (Arm(), Arm(100, 10), Verdict.NO_TREATED),
+    ],
+)
+def test_what_an_uplift_says(treated: Arm, held: Arm, verdict: Verdict) -> None:
+    assert Outcomes(treated, held).verdict() is verdict
+    assert Outcomes(treated, held).verdict(has_goal=False) is Verdict.NO_GOAL
+
+
+def test_the_interval_of_a_clear_uplift() -> None:
+    outcomes = Outcomes(Arm(200, 60), Arm(100, 10))
+    low, high = outcomes.uplift_interval or (0.0, 0.0)
+    assert (round(low, 4), round(high, 4)) == (0.1049, 0.2804)
+    assert outcomes.to_dict()["uplift_interval"]["low"] == 0.1049
+
+
 def test_a_journey_sums_its_versions(database: str) -> None:
     _seed()
     retention = journeys_report(PERIOD).journey("retention")
@@ -265,12 +318,54 @@ def test_to_dict_shape(database: str) -> None:
     welcome = data["journeys"][2]
     assert welcome["journey"] == "welcome"
     assert welcome["name"] == "환영"
-    assert welcome["goal_rate"] == 0.0
     assert welcome["steps"] == [
         {"state": "thanks", "reached": 2, "share": 1.0},
         {"state": "done", "reached": 1, "share": 0.5},
     ]
+    assert welcome["end_states"] == ["done"]
+    assert welcome["ways_in"] == {"thanks": {"entry": 2}, "done": {"thanks": 1}}
     assert welcome["versions"][0]["version"] == 1
+
+
+def test_a_journey_without_a_goal_has_no_goal_rate(database: str) -> None:
+    """Not 0.0%: the welcome file has no goal, so its rate, arms and uplift are None."""
+    _seed()
+    welcome = journeys_report(PERIOD).to_dict()["journeys"][2]
+    assert welcome["has_goal"] is False
+    assert welcome["goal_rate"] is None
+    assert welcome["uplift"]["treatment"] == {"entered": 2, "converted": 0, "rate": None}
+    assert welcome["uplift_verdict"] == "no_goal"
+    assert welcome["uplift_interval"] is None
+    assert welcome["versions"][0]["goal_rate"] is None
+
+
+def test_a_goal_nobody_reached_is_a_rate_of_zero(database: str) -> None:
+    _seed()
+    _version(5, "goalie", 1, GOALIE)
+    _enroll(5, ["thanks"], journey="goalie")
+    _enroll(5, ["thanks", "done"], status="completed", journey="goalie")
+    goalie = journeys_report(PERIOD).journey("goalie").to_dict()
+    assert goalie["has_goal"] is True
+    assert goalie["goal_rate"] == 0.0
+    assert goalie["uplift_verdict"] == "no_holdout"
+
+
+def test_steps_say_where_their_enrollments_came_from(database: str) -> None:
+    """A split's arms and a state with two ways in: reached is not a funnel."""
+    _seed()
+    retention = journeys_report(PERIOD).journey("retention")
+    v1 = retention.versions[0]
+    ways = {s.state: s.came_from for s in v1.steps}
+    assert ways["assign"] == {"entry": 11}
+    assert ways["holdout"] == {"assign": 4}
+    assert ways["offer"] == {"assign": 6}
+    assert ways["done"] == {"call": 1, "holdout": 1}  # T5 and H2
+    assert [s.state for s in v1.steps if s.end] == ["done"]
+    # The journey sums its versions' moves: version 2's entrant went assign → offer.
+    assert retention.step("offer").came_from == {"assign": 7}
+    assert retention.to_dict()["ways_in"]["survey"] == {"offer": 1}
+    # completed = the end states' steps
+    assert retention.outcomes.completed == sum(s.reached for s in retention.steps if s.end)
 
 
 def test_state_order_without_the_source() -> None:
