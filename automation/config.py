@@ -1,10 +1,20 @@
-"""Settings, read once from the environment (prefix ``AUTOMATION_``) and ``.env``."""
+"""Settings, read once from the environment (prefix ``AUTOMATION_``) and ``.env``.
+
+Outside the embedded default (SQLite and the stub broker) every command needs a
+``SECRET_KEY``; the long-running processes that put links in mails or serve them
+(``serve``, ``worker``) also need a ``SITE_URL`` and an https ``PUBLIC_URL``
+(:meth:`Settings.check_serving`).
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from datetime import datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +23,8 @@ from automation.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-insecure-secret-for-the-embedded-default"
+# The embedded default's site: a reserved domain (RFC 2606), so nobody mistakes it.
+PLACEHOLDER_SITE = "https://www.example.com"
 
 
 class Settings(BaseSettings):
@@ -51,12 +63,19 @@ class Settings(BaseSettings):
     sender_phone: str = "1588-0000"
     sender_postal_address: str = "서울특별시 종로구 종로 1"
     opt_out_phone: str = "080-000-0000"  # 무료수신거부
-    site_url: str = ""  # empty: PUBLIC_URL
+    site_url: str = ""  # the insurer's site; empty: PLACEHOLDER_SITE, embedded default only
+    # PUBLIC_URL may be http:// outside the embedded default (a test set-up behind a proxy).
+    allow_http_public_url: bool = False
+    reply_to: str = ""  # Reply-To, a reachable contact; empty: SENDER_ADDRESS
     unsubscribe_address: str = ""  # empty: unsubscribe@<sender's domain>
     bounce_address: str = ""  # empty: the From address
     sms_sender_number: str = ""  # 발신번호, registered in advance; empty: SENDER_PHONE
     sms_callback_url: str = ""  # empty: PUBLIC_URL/v1/sms/callback
     sms_timeout_seconds: float = 10.0
+    # DKIM: mails are signed when a private key (a PEM file) is configured.
+    dkim_private_key: Path | None = None
+    dkim_selector: str = ""
+    dkim_domain: str = ""  # empty: the domain of SENDER_ADDRESS
 
     # The contact policy (checked right before each send, in this order).
     night_start_hour: int = 21  # 정보통신망법: advertising at night needs its own consent
@@ -97,6 +116,51 @@ class Settings(BaseSettings):
             raise ValueError("AUTOMATION_NOW needs a time zone offset, e.g. 2026-11-22T09:00+09:00")
         return value
 
+    @field_validator("public_url", "site_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError(
+                f"must be an http(s):// address such as https://www.example.com, not {value!r}"
+            )
+        return value.rstrip("/")
+
+    @field_validator("reply_to", "sender_address")
+    @classmethod
+    def _mail_address(cls, value: str) -> str:
+        try:
+            address = Address(addr_spec=value.strip()) if value.strip() else None
+        except (ValueError, IndexError, HeaderParseError):
+            address = None
+        if value.strip() and (
+            address is None
+            or not address.username
+            or not address.domain
+            or not address.addr_spec.isascii()
+        ):
+            raise ValueError(f"must be an e-mail address such as help@example.com, not {value!r}")
+        return value.strip()
+
+    @field_validator("dkim_private_key", mode="before")
+    @classmethod
+    def _empty_is_no_key(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> Settings:
+        key, selector = self.dkim_private_key, self.dkim_selector
+        if key is None and not selector and not self.dkim_domain:
+            return self
+        if key is None or not selector:
+            raise ValueError(
+                "DKIM needs both AUTOMATION_DKIM_PRIVATE_KEY (a PEM file) and "
+                "AUTOMATION_DKIM_SELECTOR"
+            )
+        if not key.is_file() or not os.access(key, os.R_OK):
+            raise ValueError(f"AUTOMATION_DKIM_PRIVATE_KEY: {key} is not a readable file")
+        return self
+
     @model_validator(mode="after")
     def _secret_outside_embedded(self) -> Settings:
         if not self.secret_key:
@@ -112,6 +176,33 @@ class Settings(BaseSettings):
     def is_embedded(self) -> bool:
         """True on the embedded default: SQLite and the stub broker."""
         return self.database_url.startswith("sqlite") and self.broker_url.startswith("stub")
+
+    @property
+    def site(self) -> str:
+        """The site the templates link to: ``SITE_URL``, else the placeholder."""
+        return self.site_url or PLACEHOLDER_SITE
+
+    def check_serving(self) -> None:
+        """Refuse to start a process that puts links in mails or serves them (``serve``,
+        ``worker``) outside the embedded default without a ``SITE_URL``, or with an
+        http ``PUBLIC_URL`` (RFC 8058: a one-click unsubscribe URI is https).
+
+        Raises:
+            ConfigError: one line saying which setting to change.
+        """
+        if self.is_embedded:
+            return
+        if not self.site_url:
+            raise ConfigError(
+                "AUTOMATION_SITE_URL is required outside the embedded default (the "
+                "insurer's site the mails link to; PUBLIC_URL is this engine's address)"
+            )
+        if urlsplit(self.public_url).scheme == "http" and not self.allow_http_public_url:
+            raise ConfigError(
+                f"AUTOMATION_PUBLIC_URL must be https:// outside the embedded default, not "
+                f"{self.public_url} (one-click unsubscribe links); for a test set-up behind "
+                "a proxy set AUTOMATION_ALLOW_HTTP_PUBLIC_URL=true"
+            )
 
     @property
     def email_outbox(self) -> Path:

@@ -7,7 +7,8 @@ outbox). Nothing here decides whether or when a message goes: that is ``delivery
 - ``templates.py``: the template files and the publish-time check; ``jinja.py`` (the
   environment, its filters, one file rendered), ``variables.py`` (what every template
   sees), ``email_template.py``, ``sms_template.py``.
-- ``email.py`` (MIME), ``smtp.py`` (aiosmtplib pool, ``.eml`` sink), ``sms.py`` (file
+- ``email.py`` (MIME, Reply-To), ``signing.py`` (DKIM, when a key is configured),
+  ``smtp.py`` (aiosmtplib pool, ``.eml`` sink), ``sms.py`` (file
   outbox, HTTP gateway), ``sms_text.py`` (CP949 sizes, mobile numbers), ``outbox.py``
   (files written whole), ``errors.py`` (transient or permanent).
 

@@ -3,8 +3,10 @@
 multipart/alternative (text, then HTML), UTF-8 in base64 (Korean takes 1.33× in base64
 against up to 3× in quoted-printable, and base64 passes any relay). The HTML's links
 go through the click route and an open pixel closes the body. RFC 8058 one-click
-unsubscribe headers on every mail. The ``Message-ID`` is derived from the message key,
-so a re-send of the same message is recognisable as such.
+unsubscribe headers on every mail, and a ``Reply-To`` a customer's answer reaches
+(``REPLY_TO``, else the sender). The ``Message-ID`` is derived from the message key,
+so a re-send of the same message is recognisable as such. With a DKIM key configured
+the finished mail is signed (``signing.py``).
 
 ``List-Unsubscribe`` and ``X-Automation-Message`` are stored raw and the message's
 policy never refolds raw values: the standard folding turns a token longer than a line
@@ -26,6 +28,7 @@ from email.utils import format_datetime
 from automation import clock
 from automation.channels.email_template import RenderedEmail
 from automation.channels.errors import PermanentDeliveryError
+from automation.channels.signing import sign
 from automation.channels.variables import sender
 from automation.config import get_settings
 from automation.tracking import tokens
@@ -48,6 +51,7 @@ def build_email(
 
     Raises:
         PermanentDeliveryError: the recipient address is unusable.
+        TransientDeliveryError: DKIM is configured and the key is unusable.
     """
     who = sender()
     base = get_settings().public_url.rstrip("/")
@@ -55,6 +59,7 @@ def build_email(
         raise ValueError(f"a message key is printable ASCII, not {message_key!r}")
     msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(who["name"], addr_spec=who["address"])
+    msg["Reply-To"] = Address(who["name"], addr_spec=who["reply_to"])
     msg["To"] = recipient(to)
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(clock.local())  # +0900, as Korean mail reads
@@ -66,6 +71,7 @@ def build_email(
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
     html = tracked_html(rendered.html, message_id, base)
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    sign(msg)  # last: a header added after the signature could break it
     return msg
 
 

@@ -19,11 +19,12 @@ AD_MARK = "(광고)"
 
 
 def sender() -> dict[str, str]:
-    """The sender's details the footers print (the ``SENDER_*`` settings)."""
+    """The sender's details the footers print (the ``SENDER_*`` settings, ``REPLY_TO``)."""
     settings = get_settings()
     return {
         "name": settings.sender_name,
         "address": settings.sender_address,
+        "reply_to": settings.reply_to or settings.sender_address,
         "phone": settings.sender_phone,
         "postal_address": settings.sender_postal_address,
         "opt_out_phone": settings.opt_out_phone,
@@ -31,9 +32,10 @@ def sender() -> dict[str, str]:
 
 
 def site_url() -> str:
-    """Base of the insurer's web site the templates link to (``SITE_URL`` or ``PUBLIC_URL``)."""
-    settings = get_settings()
-    return (settings.site_url or settings.public_url).rstrip("/")
+    """Base of the insurer's web site the templates link to: ``SITE_URL``, or a
+    placeholder on the embedded default (never ``PUBLIC_URL``: this engine has no such
+    pages, so a tracked link would redirect to a 404)."""
+    return get_settings().site.rstrip("/")
 
 
 def template_variables(

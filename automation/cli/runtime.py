@@ -1,4 +1,9 @@
-"""The processes: ``serve``, ``worker``, ``scheduler``, and the one-shot ``drain`` and ``tick``."""
+"""The processes: ``serve``, ``worker``, ``scheduler``, and the one-shot ``drain`` and ``tick``.
+
+``serve`` and ``worker`` put links in mails or answer them, so outside the embedded
+default they refuse to start without a ``SITE_URL``, with an http ``PUBLIC_URL``, or
+with an unusable DKIM key (:func:`_check_mail_settings`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from automation import clock
@@ -22,6 +28,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from automation.api.app import create_app
     from automation.worker.embedded import Embedded
 
+    _check_mail_settings()
     embedded = Embedded()
     embedded.start()
     try:
@@ -42,6 +49,7 @@ def worker(
             "the stub broker lives inside one process: use `automation serve` or "
             "`automation drain`, or set AUTOMATION_BROKER_URL to redis://… or amqp://…"
         )
+    _check_mail_settings()
     args = [
         sys.executable,
         "-m",
@@ -77,21 +85,54 @@ def scheduler(
     service.run(stop)
 
 
+def _check_mail_settings() -> None:
+    """Refuse (one line, exit 1) settings that would send unusable links or signatures."""
+    from automation.channels.signing import signer
+    from automation.config import get_settings
+
+    get_settings().check_serving()
+    signer()  # a bad DKIM key fails here, not on the first mail
+
+
 def _scheduler_status() -> None:
+    from automation.config import get_settings
     from automation.scheduler import state
     from automation.scheduler.jobs import JOBS
 
-    table = Table("job", "scope", "last run", "last day", "emitted", "what")
-    rows = {(r.job, r.scope): r for r in state.runs()}
+    zone = get_settings().timezone
+    # Readable in 80 columns: no borders, one "last" column (a run's time to the minute,
+    # or the day a zone was last covered) that never wraps, since a cut time says
+    # nothing; the scope folds and the description wraps in what is left.
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        caption=f"last: the job's last run ({zone}), or the last day done in that zone",
+    )
+    table.add_column("job", no_wrap=True)
+    table.add_column("scope", overflow="fold")
+    table.add_column("last", no_wrap=True)
+    table.add_column("emitted", justify="right", no_wrap=True)
+    table.add_column("what", ratio=1)
+    rows = sorted(state.runs(), key=lambda r: (r.scope != "*", r.scope))
     for job in JOBS:
-        for (name, scope), row in sorted(rows.items()):
-            if name == job.name:
-                last_run = row.last_run_at.isoformat() if row.last_run_at else ""
-                last_day = row.last_day.isoformat() if row.last_day else ""
-                table.add_row(name, scope, last_run, last_day, str(row.last_emitted), job.what)
-        if not any(name == job.name for name, _ in rows):
-            table.add_row(job.name, "", "never", "", "", job.what)
+        mine = [r for r in rows if r.job == job.name]
+        for i, row in enumerate(mine):
+            last = row.last_day.isoformat() if row.last_day else ""
+            if row.last_run_at is not None:
+                last = _minute(row.last_run_at, zone)
+            what = job.what if i == 0 else ""  # once per job, not once per zone
+            table.add_row(job.name, row.scope, last, f"{row.last_emitted:,}", what)
+        if not mine:
+            table.add_row(job.name, "", "never", "", job.what)
     out.print(table)
+
+
+def _minute(at: datetime, zone: str) -> str:
+    """``2026-11-22 10:00``: the time in ``zone``, to the minute."""
+    import pendulum
+
+    return pendulum.instance(at).in_tz(zone).format("YYYY-MM-DD HH:mm")
 
 
 def drain() -> None:

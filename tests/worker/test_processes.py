@@ -38,6 +38,11 @@ def _wait_until(check: object, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
+def _ended(proc: subprocess.Popen[bytes]) -> bool:
+    """The process has exited (a refusal at start: no use waiting for it)."""
+    return proc.poll() is not None
+
+
 @pytest.fixture
 def stop_later() -> Iterator[list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
@@ -74,15 +79,21 @@ def test_a_separate_worker_process_processes_events(
         ]
     )
     assert unprocessed_count() == 2
+    # A production worker needs the site the mails link to and an https PUBLIC_URL.
+    production = {
+        "AUTOMATION_SITE_URL": "https://www.example.com",
+        "AUTOMATION_PUBLIC_URL": "https://crm.example.com",
+    }
     worker = subprocess.Popen(
         [sys.executable, *WORKER_COMMANDS[command]],
         cwd=ROOT,
-        env=_env(),
+        env=_env(**production),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     stop_later.append(worker)
-    _wait_until(lambda: unprocessed_count() == 0)
+    _wait_until(lambda: unprocessed_count() == 0 or _ended(worker))
+    assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
     c = customer("C1")
     assert c is not None and c.lifecycle_stage == "customer"
     broker.close()
