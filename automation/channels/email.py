@@ -21,6 +21,7 @@ import email.errors
 import email.policy
 import hashlib
 import re
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -61,7 +62,7 @@ def build_email(
     msg["From"] = Address(who["name"], addr_spec=who["address"])
     msg["Reply-To"] = Address(who["name"], addr_spec=who["reply_to"])
     msg["To"] = recipient(to)
-    msg["Subject"] = rendered.subject
+    msg.set_raw("Subject", subject_header(rendered.subject))
     msg["Date"] = format_datetime(clock.local())  # +0900, as Korean mail reads
     msg["Message-ID"] = message_id_header(message_key, who["address"])
     unsubscribe = tokens.unsubscribe_url(message_id, base)
@@ -73,6 +74,23 @@ def build_email(
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
     sign(msg)  # last: a header added after the signature could break it
     return msg
+
+
+def subject_header(subject: str) -> str:
+    """The ``Subject`` value, folded so that a reader gets back every space.
+
+    The standard folding splits a long non-ASCII subject at a space and leaves that space
+    between two RFC 2047 encoded words, where a reader drops it (RFC 2047 §6.2): "보장을
+    한 번 더" was read "보장을 한 번더" in 36 demo mails. ``Header`` splits inside the
+    encoded text instead, so each space travels encoded.
+    """
+    if subject.isascii():
+        return subject if _HEADER_VALUE.fullmatch(subject.replace(" ", "!")) else _encoded(subject)
+    return _encoded(subject)
+
+
+def _encoded(subject: str) -> str:
+    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
 
 
 def recipient(to: str) -> Address:

@@ -461,3 +461,20 @@ def test_the_sender_follows_smtp_url(
     worker.start()
     worker.join(10)
     assert done.is_set() and len(handler.received) == 1
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "(광고) 윤태원님의 보장을 한 번 더 살펴보세요",  # folded at "번 더": read "번더"
+        "(광고) 남궁민수님께 추천하는 교보 에듀케어 교육보험과 어린이 CI보험, 한 번 더 보세요",
+        "Your policy P-1001 matures in 20 days",
+    ],
+)
+def test_a_long_korean_subject_keeps_every_space(subject: str) -> None:
+    rendered = render_email("cross_sell", sample_context("email"))
+    rendered = type(rendered)(subject, rendered.html, rendered.text, rendered.advertising)
+    mail = build_email(rendered, to="a@example.com", message_id=3, message_key="k:3")
+    raw = mail.as_bytes()
+    assert str(_parse(raw)["Subject"]) == subject
+    assert max(len(line) for line in raw.splitlines()) <= 998
