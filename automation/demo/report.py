@@ -132,18 +132,7 @@ def _funnel(r: dict[str, Any]) -> str:
 
 def _journeys(r: dict[str, Any]) -> str:
     journeys = [j for j in r["journeys"]["journeys"] if j["entered"]]
-    rows = [
-        [
-            j["journey"],
-            _n(j["entered"]),
-            wording.converted(j),
-            wording.goal_rate(j),
-            _n(j["completed"]),
-            _n(j["exited"]),
-            _n(j["active"]),
-        ]
-        for j in journeys
-    ]
+    rows = [wording.journey_row(j) for j in journeys]
     splits = "".join(
         f"; {j['journey']}: {split}" for j in journeys if (split := wording.completed_split(j))
     )

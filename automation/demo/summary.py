@@ -77,15 +77,7 @@ def _journeys(results: dict[str, Any]) -> Table:
         column.no_wrap = True
     splits = []
     for j in results["journeys"]["journeys"]:
-        t.add_row(
-            j["journey"],
-            _n(j["entered"]),
-            wording.converted(j),
-            wording.goal_rate(j),
-            _n(j["completed"]),
-            _n(j["exited"]),
-            _n(j["active"]),
-        )
+        t.add_row(*wording.journey_row(j))
         if split := wording.completed_split(j):
             splits.append(f"{j['journey']}: {split}")
     t.caption = (

@@ -27,6 +27,25 @@ STEPS_NOTE = (
 )
 
 
+def count(value: Any) -> str:
+    """A count with thousands separators, or a dash for none."""
+    return "–" if value is None else f"{value:,}"
+
+
+def journey_row(j: Mapping[str, Any]) -> list[str]:
+    """A journey's line of the journeys table: journey, entered, converted, goal rate,
+    completed, exited, still in."""
+    return [
+        j["journey"],
+        count(j["entered"]),
+        converted(j),
+        goal_rate(j),
+        count(j["completed"]),
+        count(j["exited"]),
+        count(j["active"]),
+    ]
+
+
 def pct(rate: Any) -> str:
     """A ratio as a percentage with one decimal; None as a dash."""
     return "–" if rate is None else f"{rate * 100:.1f}%"
