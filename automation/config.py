@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 5  # transient failures before a message fails for good
     delivery_retry_seconds: int = 60  # first retry; doubles each time
     sending_grace_seconds: int = 600  # a message 'sending' this long: its worker died
+    # A sender-side SMTP failure (credentials, relay, policy) pauses e-mail this long, unless
+    # an operator resumes it first (`automation messages resume email`).
+    channel_pause_seconds: int = Field(default=1800, ge=1)
 
     preference_half_life_days: float = 30  # preferences and prospect points fade
     attribution_window_days: int = 30  # engagement this recent gets a purchase's credit
@@ -108,6 +111,12 @@ class Settings(BaseSettings):
     max_event_attempts: int = 5
     session_gap_minutes: int = 30
     api_key_cache_seconds: int = 30
+    # The API's edges: a request body over this is refused (413) while it is read; a
+    # 1,000-event batch of ordinary events is well under 1 MB.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Wrong API keys one client address may present per minute (and at once) before it is
+    # answered 429 without a look-up.
+    auth_failures_per_minute: int = Field(default=30, ge=1)
 
     @field_validator("now")
     @classmethod

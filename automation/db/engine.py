@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from automation.config import get_settings
@@ -105,3 +106,40 @@ def session_scope() -> Iterator[Session]:
 def dialect_name() -> str:
     """``sqlite`` or ``postgresql``."""
     return get_engine().dialect.name
+
+
+def open_problem(exc: Exception, url: str | None = None) -> str | None:
+    """One line naming the database and why it cannot be opened, if ``exc`` is that
+    (a SQLite path that is a folder, in a missing folder, not writable; a PostgreSQL
+    server that does not answer); None for any other error."""
+    url = url or get_settings().database_url
+    text = str(getattr(exc, "orig", exc))
+    if url.startswith("sqlite"):
+        if "unable to open database file" in text or "file is not a database" in text:
+            path = make_url(url).database or ""
+            return f"cannot open the database {path}: {_sqlite_reason(path, text)}"
+        return None
+    if "connection" in text and ("failed" in text or "refused" in text):
+        where = make_url(url).render_as_string(hide_password=True)
+        return f"cannot connect to the database {where}: {text.splitlines()[0][:200]}"
+    return None
+
+
+def _sqlite_reason(path: str, text: str) -> str:
+    if "file is not a database" in text:
+        return "the file is not a SQLite database"
+    if not path or path == ":memory:":
+        return "SQLite cannot open it"
+    file = os.path.abspath(path)
+    folder = os.path.dirname(file)
+    if os.path.isdir(file):
+        return "it is a folder, not a file"
+    if not os.path.exists(folder):
+        return f"the folder {folder} does not exist"
+    if not os.path.isdir(folder):
+        return f"{folder} is not a folder"
+    if os.path.exists(file) and not os.access(file, os.R_OK | os.W_OK):
+        return "permission denied: this user cannot read and write the file"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"permission denied: this user cannot write in {folder}"
+    return "SQLite cannot open it"

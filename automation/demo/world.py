@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from automation.api import keys
 from automation.api.app import create_app
+from automation.api.scopes import is_engine_type
 from automation.demo.agenda import Agenda
 from automation.demo.errors import DemoError
 from automation.demo.people import Person
@@ -59,10 +60,12 @@ class World:
     offers: dict[int, str] = field(default_factory=dict)  # enrollment id → product offered
     did: Counter[str] = field(default_factory=Counter)  # what the people did, by kind
     ingest_key: str = ""
+    system_key: str = ""
     agent_key: str = ""
 
     def __post_init__(self) -> None:
         self.ingest_key = keys.create_key("ingest", "demo-website")
+        self.system_key = keys.create_key("system", "demo-core-systems")
         self.agent_key = keys.create_key("agent", "demo-agent")
         self.by_customer = {p.customer_id: p for p in self.people if p.customer_id}
 
@@ -74,14 +77,17 @@ class World:
         self.by_customer.update({p.customer_id: p for p in people if p.customer_id})
 
     def send_events(self, events: list[dict[str, Any]]) -> None:
-        """The website's (or gateway's) ``POST /v1/events``, in batches of 1,000."""
-        for start in range(0, len(events), 1000):
-            batch = events[start : start + 1000]
-            answer = self.client.post(
-                "/v1/events", json={"events": batch}, headers={"X-API-Key": self.ingest_key}
-            )
-            if answer.status_code != 202:
-                raise DemoError(f"POST /v1/events answered {answer.status_code}: {answer.text}")
+        """The website's ``POST /v1/events`` (behaviour, with its ingest key) and the core
+        systems' (purchases, renewals, the 080 opt-out line: the engine's facts, with a
+        system key), in order, in batches of at most 1,000."""
+        for key, run in _runs(events, self.ingest_key, self.system_key):
+            for start in range(0, len(run), 1000):
+                batch = run[start : start + 1000]
+                answer = self.client.post(
+                    "/v1/events", json={"events": batch}, headers={"X-API-Key": key}
+                )
+                if answer.status_code != 202:
+                    raise DemoError(f"POST /v1/events answered {answer.status_code}: {answer.text}")
         for e in events:
             if e["type"] in ("policy_purchased", "policy_renewed", "signup"):
                 self.did[e["type"]] += 1
@@ -96,3 +102,17 @@ class World:
         if answer.status_code != 200:
             raise DemoError(f"{method} {path} answered {answer.status_code}: {answer.text}")
         return answer.json()
+
+
+def _runs(
+    events: list[dict[str, Any]], site: str, system: str
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Consecutive events grouped by the key allowed to send them, order kept."""
+    runs: list[tuple[str, list[dict[str, Any]]]] = []
+    for e in events:
+        key = system if is_engine_type(e["type"]) else site
+        if runs and runs[-1][0] == key:
+            runs[-1][1].append(e)
+        else:
+            runs.append((key, [e]))
+    return runs

@@ -13,9 +13,17 @@ from automation.db.types import UTCDateTime
 
 
 class Scope(StrEnum):
+    """What a key may do: ``ingest`` the site's behaviour, ``system`` the core systems'
+    facts (purchases, renewals …), ``agent`` the call-center queue, ``admin`` all.
+
+    Stored as a plain ``VARCHAR(16)`` with no check constraint: a new scope needs no
+    migration.
+    """
+
     INGEST = "ingest"
     ADMIN = "admin"
     AGENT = "agent"
+    SYSTEM = "system"
 
 
 class ApiKey(SQLModel, table=True):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -203,14 +203,23 @@ def record_sms_reports(reports: list[Any]) -> SmsReports:
     """Store one event per gateway report, tied to its message by ``message_key``:
     ``sms_delivered``, ``sms_failed``, or ``sms_replied`` (its text in ``reply``).
 
-    A report is refused with a reason when it is not an object, names no message we
-    sent, says neither delivered nor failed and is no reply, or has an ``at`` that is
-    not an ISO 8601 time with a zone; the others are stored all the same.
+    A report is refused with a reason when it is not an object, its ``message_key`` is
+    not a string (or holds a NUL) or names no message we sent, it says neither delivered
+    nor failed and is no reply, its ``reply`` or ``provider_id`` is not text, or its
+    ``at`` is not an ISO 8601 time with a zone; the others are stored all the same.
     """
-    keys = [r.get("message_key") for r in reports if isinstance(r, dict)]
-    with session_scope() as session:
-        query = select(Message).where(col(Message.idempotency_key).in_(keys))
-        found = {m.idempotency_key: m for m in session.exec(query)}
+    keys = sorted(
+        {
+            r["message_key"]
+            for r in reports
+            if isinstance(r, dict) and _key_problem(r.get("message_key")) is None
+        }
+    )
+    found: dict[str, Message] = {}
+    if keys:
+        with session_scope() as session:
+            query = select(Message).where(col(Message.idempotency_key).in_(keys))
+            found = {m.idempotency_key: m for m in session.exec(query)}
     now = clock.now()
     refused: list[dict[str, Any]] = []
     events: list[EventIn] = []
@@ -240,12 +249,20 @@ def _sms_event(report: Any, found: dict[str, Message], now: datetime) -> EventIn
     """The report's event, or why it is refused."""
     if not isinstance(report, dict):
         return "a report is an object"
-    message = found.get(str(report.get("message_key")))
+    key = report.get("message_key")
+    problem = _key_problem(key)
+    if problem is not None:
+        return problem
+    assert isinstance(key, str)  # _key_problem saw to it
+    message = found.get(key)
     if message is None or message.id is None:
-        return f"no SMS with message_key {report.get('message_key')!r}"
+        return f"no SMS with message_key {key[:60]!r}"
     reply = report.get("reply")
+    problem = _text_problem("reply", reply, 10_000) or _provider_problem(report.get("provider_id"))
+    if problem is not None:
+        return problem
     status = "reply" if reply else report.get("status")
-    if status not in SMS_TYPES:
+    if not isinstance(status, str) or status not in SMS_TYPES:
         return "status: delivered or failed (or a reply with its text)"
     at = _reported_at(report.get("at"), now)
     if isinstance(at, str):
@@ -258,18 +275,62 @@ def _sms_event(report: Any, found: dict[str, Message], now: datetime) -> EventIn
         "provider_id": report.get("provider_id"),
     }
     if reply:
-        properties["reply"] = str(reply)[:1000]
-    detail = reply_detail(str(reply)) if reply else status
+        properties["reply"] = reply[:1000]
+    detail = reply_detail(reply) if reply else status
     return sms_reported(message.id, message.customer_id, at, SMS_TYPES[status], detail, properties)
+
+
+# Message.idempotency_key's length: a longer key names no message.
+MESSAGE_KEY_MAX = 200
+
+
+def _key_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a ``message_key``, or None."""
+    if value is None or value == "":
+        return "message_key is missing (the key the message was sent with)"
+    return _text_problem("message_key", value, MESSAGE_KEY_MAX)
+
+
+def _text_problem(name: str, value: Any, limit: int) -> str | None:
+    """Why ``value`` (if given) is no text we can store, or None. PostgreSQL text and
+    ``jsonb`` cannot hold NUL, so a NUL is refused here rather than failing the batch."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return f"{name} must be a string, not {_json_kind(value)}"
+    if "\x00" in value:
+        return f"{name} must not contain a NUL character"
+    if len(value) > limit:
+        return f"{name} is longer than {limit} characters"
+    return None
+
+
+def _provider_problem(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None
+    problem = _text_problem("provider_id", value, 200)
+    return problem and problem.replace("a string,", "a string or a number,")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    return "an array" if isinstance(value, list) else type(value).__name__
 
 
 def _reported_at(value: Any, now: datetime) -> datetime | str:
     """When the gateway says it happened (now if it does not say), or why not."""
-    if not value:
+    if value is None or value == "":
         return now
     try:
         at = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        if at is not None and at.utcoffset() is not None:
+            at.astimezone(UTC)  # a zone that moves it out of range raises here
+    except (ValueError, OverflowError):
         at = None
     if at is None or at.utcoffset() is None:
         return (

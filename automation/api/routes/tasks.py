@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from automation import clock
-from automation.api.deps import AgentKey
+from automation.api.deps import AgentKey, RowId
 from automation.api.keys import key_name
 from automation.delivery import call_center
 from automation.delivery.call_center import InvalidChoice, TaskConflict, TaskView, UnknownTask
@@ -46,12 +46,24 @@ class OutcomeIn(BaseModel):
     outcome: str | None = None
     notes: str | None = Field(default=None, max_length=2000)
 
+    @field_validator("notes")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL: refused here rather than failing the UPDATE.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+# A filter of the queue: PostgreSQL text cannot hold NUL, and no queue or status has one.
+NO_NUL = r"^[^\x00]*$"
+
 
 @router.get("")
 def list_tasks(
     _agent: Agent,
-    queue: str | None = None,
-    status: str = "open",
+    queue: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    status: Annotated[str, Query(max_length=64, pattern=NO_NUL)] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Tasks by priority (high, normal, low), then due time, with who to call and why."""
@@ -61,7 +73,7 @@ def list_tasks(
 
 
 @router.post("/{task_id}/claim")
-def claim(task_id: int, agent: Agent) -> dict[str, Any]:
+def claim(task_id: RowId, agent: Agent) -> dict[str, Any]:
     """Take an open task; 409 naming the holder if someone else has it (or it is done)."""
     with _answers():
         view = call_center.claim(task_id, agent)
@@ -69,7 +81,7 @@ def claim(task_id: int, agent: Agent) -> dict[str, Any]:
 
 
 @router.post("/{task_id}/outcome")
-def record_outcome(task_id: int, body: OutcomeIn, agent: Agent) -> dict[str, Any]:
+def record_outcome(task_id: RowId, body: OutcomeIn, agent: Agent) -> dict[str, Any]:
     """Close a task the caller holds and emit ``call_completed``; repeating it is harmless."""
     with _answers():
         done = call_center.record_outcome(task_id, agent, body.outcome, body.notes)
