@@ -65,7 +65,7 @@ class Channel:
     template_files: tuple[str, ...] = ()  # what a template needs, under <name>/
     send: Send | None = None  # after the claim's transaction
     opens_task: bool = False  # delivered in the claim's transaction, as an agent task
-    bounces: bool = False  # a permanent failure bounces the customer (``email_bounced``)
+    bounces: bool = False  # a recipient's permanent failure bounces the customer (email_bounced)
     records_sent: bool = False  # each send is an ``email_sent`` event
 
     def __post_init__(self) -> None:

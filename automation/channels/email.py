@@ -28,7 +28,7 @@ from email.utils import format_datetime
 
 from automation import clock
 from automation.channels.email_template import RenderedEmail
-from automation.channels.errors import PermanentDeliveryError
+from automation.channels.errors import AddressError
 from automation.channels.signing import sign
 from automation.channels.variables import sender
 from automation.config import get_settings
@@ -51,7 +51,7 @@ def build_email(
         message_key: its idempotency key (``X-Automation-Message``, ``Message-ID``).
 
     Raises:
-        PermanentDeliveryError: the recipient address is unusable.
+        AddressError: the recipient address is unusable.
         TransientDeliveryError: DKIM is configured and the key is unusable.
     """
     who = sender()
@@ -94,14 +94,15 @@ def _encoded(subject: str) -> str:
 
 
 def recipient(to: str) -> Address:
-    """The ``To`` address, or a permanent failure: not an address, or not ASCII (we do
-    not rely on relays speaking SMTPUTF8)."""
+    """The ``To`` address, or an :class:`AddressError` (the customer's address is bad, so
+    the customer bounces): not an address, or not ASCII (we do not rely on relays
+    speaking SMTPUTF8)."""
     try:
         address = Address(addr_spec=to.strip())
     except (ValueError, IndexError, email.errors.HeaderParseError) as exc:
-        raise PermanentDeliveryError(f"not an e-mail address: {to!r} ({exc})") from None
+        raise AddressError(f"not an e-mail address: {to!r} ({exc})") from None
     if not address.username or not address.domain or not address.addr_spec.isascii():
-        raise PermanentDeliveryError(f"not a deliverable e-mail address: {to!r}")
+        raise AddressError(f"not a deliverable e-mail address: {to!r}")
     return address
 
 

@@ -15,9 +15,11 @@ its pool there; ``send`` (async, any loop) and ``send_sync`` (any thread) both h
 work to that loop. Connecting costs several round trips (and a TLS handshake), so a
 connection is reused until it has been idle a minute or carried 100 messages.
 
-Errors: a 4xx answer, a timeout or a lost connection is transient; a 5xx answer to
-the envelope or the data is permanent. A refused login or greeting is transient too:
-it is our configuration, not the recipient, and must not bounce every customer.
+Errors say what happened, as an :class:`~automation.channels.errors.SmtpFailure`: the
+stage (connect, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, after DATA), the reply
+code, the enhanced status code and the server's text. A 4xx reply, a timeout or a lost
+connection is transient, a 5xx reply permanent; what that means for the customer
+(a bounce, or a sender-side failure that pauses the channel) ``delivery`` decides.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from automation.channels.errors import (
     TransientDeliveryError,
 )
 from automation.channels.outbox import file_stem, write_atomic
+from automation.channels.smtp_session import open_session, reset, transact
 from automation.config import get_settings
 from automation.errors import ConfigError
 
@@ -197,16 +200,14 @@ class SmtpSender:
     async def _deliver(self, sender: str, recipients: list[str], data: bytes) -> str:
         assert self._slots is not None
         async with self._slots:
+            conn = await self._checkout()
             try:
-                conn = await self._checkout()
-            except Exception as exc:
-                raise delivery_error(exc) from exc
-            try:
-                _, answer = await conn.client.sendmail(sender, recipients, data)
-            except BaseException as exc:
-                self._checkin(conn, usable=_still_usable(exc, conn.client))
-                if isinstance(exc, Exception):
-                    raise delivery_error(exc) from exc
+                answer = await transact(conn.client, sender, recipients, data)
+            except DeliveryError as exc:
+                self._checkin(conn, usable=await reset(conn.client, exc))
+                raise
+            except BaseException:
+                self._checkin(conn, usable=False)
                 raise
             conn.sent += 1
             self._checkin(conn, usable=conn.sent < MAX_MESSAGES_PER_CONNECTION)
@@ -220,23 +221,9 @@ class SmtpSender:
             if fresh and (idle < CHECK_IDLE_SECONDS or await _answers(conn.client)):
                 return conn
             conn.client.close()
-        client = aiosmtplib.SMTP(
-            hostname=self.config.host,
-            port=self.config.port,
-            username=self.config.username,
-            password=self.config.password,
-            use_tls=self.config.use_tls,
-            start_tls=self.config.start_tls,
-            validate_certs=self.config.validate_certs,
-            timeout=self.config.timeout,
-        )
-        try:
-            await client.connect()
-        except BaseException:
-            client.close()  # a refused login leaves an open socket behind
-            raise
+        conn = _Connection(await open_session(self.config))
         self.connections_opened += 1
-        return _Connection(client)
+        return conn
 
     def _checkin(self, conn: _Connection, *, usable: bool) -> None:
         if usable and conn.client.is_connected:
@@ -277,51 +264,6 @@ async def _answers(client: aiosmtplib.SMTP) -> bool:
     except (aiosmtplib.SMTPException, OSError):
         return False
     return True
-
-
-def _still_usable(exc: BaseException, client: aiosmtplib.SMTP) -> bool:
-    # aiosmtplib resets the envelope (RSET) after a refused command, so the session
-    # goes on; after a timeout or a drop its state is unknown. 421 means "closing".
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        return client.is_connected and all(r.code != 421 for r in exc.recipients)
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return client.is_connected and exc.code != 421
-    return False
-
-
-def delivery_error(exc: Exception) -> DeliveryError:
-    """The transient or permanent error an SMTP failure means (see the module)."""
-    if isinstance(exc, DeliveryError):
-        return exc
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
-        first = exc.recipients[0]
-        return _by_code(first.code, f"recipient refused: {first.code} {first.message}")
-    if isinstance(
-        exc,
-        aiosmtplib.SMTPAuthenticationError
-        | aiosmtplib.SMTPHeloError
-        | aiosmtplib.SMTPConnectResponseError,
-    ):
-        return TransientDeliveryError(f"SMTP server refused us: {exc.code} {exc.message}")
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return _by_code(exc.code, f"SMTP server answered {exc.code} {exc.message}")
-    if isinstance(exc, TimeoutError):  # aiosmtplib's timeouts are TimeoutErrors too
-        return TransientDeliveryError(f"SMTP timed out: {exc}")
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        if "SMTPUTF8" in str(exc):
-            return PermanentDeliveryError(f"recipient needs SMTPUTF8: {exc}")
-        return TransientDeliveryError(f"SMTP server lacks a feature we need: {exc}")
-    if isinstance(exc, OSError | aiosmtplib.SMTPException):
-        return TransientDeliveryError(f"SMTP connection failed: {exc}")
-    if isinstance(exc, ValueError):  # an address aiosmtplib will not put on the wire
-        return PermanentDeliveryError(f"unusable address: {exc}")
-    raise exc
-
-
-def _by_code(code: int, reason: str) -> DeliveryError:
-    if 500 <= code < 600:
-        return PermanentDeliveryError(reason)
-    return TransientDeliveryError(reason)
 
 
 def _envelope(msg: EmailMessage) -> tuple[str, list[str], bytes]:

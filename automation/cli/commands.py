@@ -10,10 +10,10 @@ import os
 from typing import Any
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError
 from typer.core import TyperGroup
 
-from automation.cli import db, demo, imports, journeys, keys, report, runtime, segments
+from automation.cli import db, demo, imports, journeys, keys, messages, report, runtime, segments
 from automation.cli.output import say_error
 from automation.errors import AutomationError, NotYetAvailable
 
@@ -30,16 +30,22 @@ class _Commands(TyperGroup):
         except AutomationError as exc:
             say_error(str(exc))
             ctx.exit(1)
-        except (OperationalError, ProgrammingError) as exc:
-            if not _missing_schema(exc):
+        except DatabaseError as exc:
+            message = _database_message(exc)
+            if message is None:
                 raise
-            say_error("the database has no tables yet: run `automation db upgrade`")
+            say_error(message)
             ctx.exit(1)
 
 
-def _missing_schema(exc: Exception) -> bool:
+def _database_message(exc: Exception) -> str | None:
+    """One line for a database a user can fix (no tables yet, cannot be opened)."""
+    from automation.db.engine import open_problem
+
     text = str(getattr(exc, "orig", exc))
-    return "no such table" in text or ("relation" in text and "does not exist" in text)
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return "the database has no tables yet: run `automation db upgrade`"
+    return open_problem(exc)
 
 
 app = typer.Typer(
@@ -62,6 +68,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(journeys.app, name="journeys")
 app.add_typer(segments.app, name="segments")
+app.add_typer(messages.app, name="messages")
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -6,6 +6,8 @@ The claim, the policy check and (for a call) the task are one transaction with t
 customer's row locked, so two messages to one customer are checked one after the
 other against the caps. The send itself is outside any transaction; ``sent`` is
 recorded right after it (see ``ledger.py`` for the crash window between the two).
+A message whose channel is paused is released unattempted (``pause.py``); a failed
+send is recorded by what it means (``failures.py``).
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ from sqlmodel import Session, select
 
 from automation import clock
 from automation.channels.base import CHANNELS, Channel, Rendered
-from automation.channels.errors import PermanentDeliveryError, TransientDeliveryError
+from automation.channels.errors import DeliveryError
 from automation.channels.jinja import TemplateProblem
 from automation.config import get_settings
 from automation.db import session_scope
-from automation.delivery import ledger
+from automation.delivery import ledger, pause
 from automation.delivery.call_center import open_task
 from automation.delivery.content import template_context
+from automation.delivery.failures import failed, hold
 from automation.delivery.policy import DEFER, SUPPRESS, decide
-from automation.events.catalog import email_bounced, email_sent
+from automation.events.catalog import email_sent
 from automation.events.ingest import ingest
 from automation.events.schema import EventIn
 from automation.models import Customer, Message, MessageStatus
@@ -79,6 +82,10 @@ def _deliver_one(message_id: int) -> tuple[ledger.Outcome, EventIn | None]:
             return ledger.Outcome(message_id, "skipped"), None
         message = session.get(Message, message_id)
         assert message is not None
+        held = pause.in_force(conn, message.channel, now)
+        if held is not None:
+            reason = hold(conn, message_id, held, now)
+            return ledger.Outcome(message_id, S.DEFERRED.value, reason), None
         customer = session.exec(
             select(Customer).where(Customer.customer_id == message.customer_id).with_for_update()
         ).one()
@@ -88,7 +95,7 @@ def _deliver_one(message_id: int) -> tuple[ledger.Outcome, EventIn | None]:
     assert work is not None
     outcome = _send(message_id, work, now)
     if outcome.status == S.SENT.value and work.channel.records_sent:
-        return outcome, _sent_event(message)
+        return outcome, sent_event(message)
     return outcome, None
 
 
@@ -135,10 +142,8 @@ def _send(message_id: int, work: _Work, now: datetime) -> ledger.Outcome:
         provider_id = work.channel.send(
             work.rendered, to=work.address, message_id=message_id, message_key=work.key
         )
-    except TransientDeliveryError as exc:
-        return _transient(message_id, work.attempts, exc.reason, now)
-    except PermanentDeliveryError as exc:
-        return _permanent(message_id, work.channel, exc.reason, now)
+    except DeliveryError as exc:
+        return failed(message_id, work.channel, work.attempts, exc, now)
     with session_scope() as session:
         ledger.settle(
             session.connection(), message_id, S.SENT, clock.now(), provider_id=provider_id
@@ -146,12 +151,13 @@ def _send(message_id: int, work: _Work, now: datetime) -> ledger.Outcome:
     return ledger.Outcome(message_id, S.SENT.value)
 
 
-def _sent_event(message: Message) -> EventIn:
+def sent_event(message: Message, at: datetime | None = None) -> EventIn:
+    """The ``email_sent`` event of a message handed to the SMTP server (at ``at``)."""
     assert message.id is not None
     return email_sent(
         message.id,
         message.customer_id,
-        clock.now(),
+        at or clock.now(),
         template=message.template,
         journey_id=message.journey_id,
         enrollment_id=message.enrollment_id,
@@ -161,35 +167,3 @@ def _sent_event(message: Message) -> EventIn:
 def _record_sent(events: list[EventIn]) -> None:
     if events:
         ingest(events, source="delivery")
-
-
-def _transient(message_id: int, attempts: int, reason: str, now: datetime) -> ledger.Outcome:
-    with session_scope() as session:
-        conn = session.connection()
-        if attempts >= get_settings().delivery_max_attempts:
-            why = f"gave up after {attempts} attempts: {reason}"
-            ledger.settle(conn, message_id, S.FAILED, now, reason=why)
-            return ledger.Outcome(message_id, S.FAILED.value, why)
-        until = ledger.retry_at(attempts, now)
-        ledger.settle(conn, message_id, S.DEFERRED, now, reason=f"retry: {reason}", until=until)
-    log.info("message %s: transient failure (%s); again at %s", message_id, reason, until)
-    return ledger.Outcome(message_id, S.DEFERRED.value, f"retry: {reason}")
-
-
-def _permanent(message_id: int, channel: Channel, reason: str, now: datetime) -> ledger.Outcome:
-    status = S.BOUNCED if channel.bounces else S.FAILED
-    with session_scope() as session:
-        ledger.settle(session.connection(), message_id, status, now, reason=reason)
-        message = session.get(Message, message_id)
-    if channel.bounces and message is not None:
-        # The response loop learns of it like of any other response: as an event.
-        bounce = email_bounced(
-            message_id,
-            message.customer_id,
-            now,
-            reason,
-            journey_id=message.journey_id,
-            enrollment_id=message.enrollment_id,
-        )
-        ingest([bounce], source="delivery")
-    return ledger.Outcome(message_id, status.value, reason)

@@ -10,9 +10,12 @@ The crash window: a worker that dies after the channel accepted a message and
 before ``sent`` was recorded leaves it ``sending``. After ``SENDING_GRACE_SECONDS``
 the relay resolves it by the channel's rule (``Channel.resend_after_crash`` in
 ``channels/base.py``): e-mail and SMS go to ``review`` (not resent: a customer must
-never get the same advertisement twice; a person decides), a call task is re-opened
-(``queued``), since creating it is idempotent by message id and an agent calling once
-more costs nothing wrong.
+never get the same advertisement twice; a person decides, ``review.py``), a call task
+is re-opened (``queued``), since creating it is idempotent by message id and an agent
+calling once more costs nothing wrong.
+
+A message claimed while its channel is paused (``pause.py``) is released: back to
+``deferred`` until the pause ends, its attempt not counted.
 """
 
 from __future__ import annotations
@@ -64,7 +67,9 @@ def settle(
 ) -> bool:
     """Move a ``sending`` message to ``status``; False if it was not ``sending`` any more."""
     m = _messages
-    values: dict[str, object] = {"status": status.value, "updated_at": now, "reason": reason}
+    # The column holds 300 characters; a server's text behind a prefix may be longer.
+    why = reason[:300] if reason else reason
+    values: dict[str, object] = {"status": status.value, "updated_at": now, "reason": why}
     if status == S.SENT:
         values |= {"sent_at": now, "provider_id": provider_id}
     if status == S.DEFERRED:
@@ -72,6 +77,66 @@ def settle(
     done = conn.execute(
         update(m)
         .where(m.c.id == message_id, m.c.status == S.SENDING.value)
+        .values(**values)
+        .returning(m.c.id)
+    ).first()
+    return done is not None
+
+
+def release(
+    conn: Connection, message_id: int, now: datetime, *, reason: str, until: datetime
+) -> bool:
+    """Hand a claimed message back unattempted (its channel is paused): ``deferred``
+    until ``until``, the claim's attempt not counted against ``DELIVERY_MAX_ATTEMPTS``."""
+    m = _messages
+    done = conn.execute(
+        update(m)
+        .where(m.c.id == message_id, m.c.status == S.SENDING.value)
+        .values(
+            status=S.DEFERRED.value,
+            reason=reason,
+            deliver_after=until,
+            attempts=m.c.attempts - 1,
+            updated_at=now,
+        )
+        .returning(m.c.id)
+    ).first()
+    return done is not None
+
+
+def release_held(conn: Connection, reason: str, now: datetime) -> int:
+    """Messages deferred with ``reason`` (a pause's) become due now: the relay offers them."""
+    m = _messages
+    result = conn.execute(
+        update(m)
+        .where(m.c.status == S.DEFERRED.value, m.c.reason == reason, m.c.deliver_after > now)
+        .values(deliver_after=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def from_review(
+    conn: Connection,
+    message_id: int,
+    status: MessageStatus,
+    now: datetime,
+    *,
+    reason: str,
+    sent_at: datetime | None = None,
+) -> bool:
+    """Move a ``review`` message to ``sent`` (at ``sent_at``) or back to ``queued`` (not
+    offered yet, so the relay offers it on its next run); False if not in review."""
+    m = _messages
+    values: dict[str, object] = {"status": status.value, "reason": reason[:300]}
+    if status == S.SENT:
+        values |= {"sent_at": sent_at or now, "updated_at": now}
+    elif status == S.QUEUED:
+        values |= {"updated_at": None, "deliver_after": None}
+    else:
+        raise ValueError(f"a review item is resolved as sent or queued, not {status.value}")
+    done = conn.execute(
+        update(m)
+        .where(m.c.id == message_id, m.c.status == S.REVIEW.value)
         .values(**values)
         .returning(m.c.id)
     ).first()
@@ -162,12 +227,13 @@ def resolve_stuck(now: datetime) -> int:
     to_resend = [c.name for c in CHANNELS.values() if c.resend_after_crash]
     to_review = [c.name for c in CHANNELS.values() if not c.resend_after_crash]
     with get_engine().begin() as conn:
+        # ``updated_at`` stays the claim's time: when the mail went to the server, which
+        # is where ops look it up in the server's log (``automation messages review``).
         reviewed = conn.execute(
             update(m)
             .where(stuck, m.c.channel.in_(to_review))
             .values(
                 status=S.REVIEW.value,
-                updated_at=now,
                 reason="worker stopped between send and record: not resent",
             )
         ).rowcount

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from automation.models.attribution import Attribution
 from automation.models.catalog import Policy, Product
+from automation.models.channels import ChannelPause
 from automation.models.customers import (
     CONSENT_KINDS,
     STAGE_ORDER,
@@ -42,6 +43,7 @@ __all__ = [
     "ApiKey",
     "Attribution",
     "CallTask",
+    "ChannelPause",
     "ConsentChange",
     "Customer",
     "Enrollment",

@@ -27,7 +27,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from automation.channels.email import build_email
 from automation.channels.email_template import render_email
-from automation.channels.errors import PermanentDeliveryError, TransientDeliveryError
+from automation.channels.errors import (
+    PermanentDeliveryError,
+    PermanentSmtpFailure,
+    Stage,
+    TransientDeliveryError,
+)
 from automation.channels.smtp import SinkSender, SmtpConfig, SmtpSender, close_senders, get_sender
 from automation.channels.templates import sample_context
 from automation.config import reset_settings
@@ -386,7 +391,7 @@ def test_closing_lets_a_send_under_way_finish(
     assert len(handler.received) == 1
 
 
-def test_credentials_in_the_url_log_in_and_a_refused_login_is_transient(
+def test_credentials_in_the_url_log_in_and_a_refused_login_is_ours_at_auth(
     smtp_server: Callable[..., str], senders: Callable[[str], SmtpSender]
 ) -> None:
     handler = Collect()
@@ -403,8 +408,10 @@ def test_credentials_in_the_url_log_in_and_a_refused_login_is_transient(
     senders(f"smtp://mailer:p%40ss%20word@{host}").send_sync(_mail())
     assert handler.logins == [b"mailer"] and len(handler.received) == 1
 
-    with pytest.raises(TransientDeliveryError, match="refused us"):
+    # Permanent, and said to be at AUTH: delivery pauses e-mail instead of bouncing anyone.
+    with pytest.raises(PermanentSmtpFailure, match=r"SMTP auth: 535 5\.7\.8") as refused:
         senders(f"smtp://mailer:wrong@{host}?timeout=5").send_sync(_mail())
+    assert (refused.value.stage, refused.value.enhanced) == (Stage.AUTH, "5.7.8")
 
 
 def test_smtp_urls_choose_tls_ports_and_options() -> None:
