@@ -79,7 +79,7 @@ def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) 
     Returns:
       An :class:`IngestResult` with one result per event, in order. Valid events are
       stored even when others in the batch are rejected; a repeat ``event_id`` is a
-      duplicate and stored once.
+      duplicate, stored once, and changes nothing (a resent login stitches nothing).
     """
     # A plain datetime: pendulum's arithmetic is too slow for a per-event comparison.
     now = datetime.fromtimestamp(clock.now().timestamp(), UTC)
@@ -98,7 +98,8 @@ def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) 
             valid.append((i, checked))
     outcome = IngestResult(results)
     if valid:
-        retry_conflicts(lambda: _store(valid, outcome, now, source))
+        given = [ev.customer_id for _, ev in valid]
+        retry_conflicts(lambda: _store(valid, given, outcome, now, source))
     for status in (ACCEPTED, DUPLICATE, REJECTED):
         if n := outcome.count(status):
             metrics.EVENTS_INGESTED.labels(source, status).inc(n)
@@ -108,15 +109,22 @@ def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) 
 
 
 def _store(
-    valid: list[tuple[int, EventIn]], outcome: IngestResult, now: datetime, source: str
+    valid: list[tuple[int, EventIn]],
+    given: list[str | None],
+    outcome: IngestResult,
+    now: datetime,
+    source: str,
 ) -> None:
     # One transaction: identities, events and stitching commit together or not at all.
-    # Retried whole on a deadlock, so its effects on ``outcome`` are set only at the end.
+    # Retried whole on a deadlock, so its effects on ``outcome`` are set only at the end
+    # and each attempt starts from the customer ids the events came with.
     with get_engine().begin() as conn:
         events = [ev for _, ev in valid]
-        links = identity.resolve(events, conn)
+        for ev, customer_id in zip(events, given, strict=True):
+            ev.customer_id = customer_id
+        known = identity.resolve(events, conn)
         stored = insert_events(conn, events, now, source)
-        identity.stitch(conn, links, now)
+        stitched = identity.stitch(conn, events, stored, known, now)
     outcome.stored_ids = []
     for index, ev in valid:
         pk = stored.get(ev.event_id)
@@ -124,7 +132,7 @@ def _store(
             outcome.results[index].status = DUPLICATE
         else:
             outcome.stored_ids.append(pk)
-    outcome.stitched = len(links)
+    outcome.stitched = stitched
 
 
 def _raw_id(raw: Any) -> str | None:

@@ -1,18 +1,33 @@
 """The event format: validation of one incoming event, with reasons a sender can act on.
 
 Hand-written rather than a pydantic model because ingest validates thousands of
-events a second and each error must name the field in the sender's words.
+events a second and each error must name the field in the sender's words. What any
+stored value must be is in ``limits.py``; properties that land in columns, in
+``columns.py``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from automation.events.columns import CHECKS, check_columns
+from automation.events.limits import (
+    BAD_CHARS,
+    bad_text,
+    check_properties,
+    instant,
+    json_kind,
+    shown,
+)
+
 FIELDS = ("event_id", "type", "occurred_at", "visitor_id", "customer_id", "properties")
-TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+# Used with fullmatch: "$" would also match before a final newline ("custom_evt\n").
+TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
+_FIELD_SET = frozenset(FIELDS)
+MAX_UNKNOWN_FIELDS = 5  # named in the reasons; the rest are counted
 MAX_FUTURE = timedelta(hours=24)
 STITCH_TYPES = frozenset({"signup", "login"})
 
@@ -52,6 +67,19 @@ OPTIONAL_TYPED: dict[str, tuple[type, ...]] = {
     "start_date": _S,
     "maturity_date": _S,
 }
+# Per core type, worked out once: the properties it needs, and the optional ones whose
+# type is checked here. A property a column check owns (``columns.CHECKS``) has its type
+# checked there, once (no types here).
+_REQUIRED: dict[str, tuple[tuple[str, tuple[type, ...]], ...]] = {
+    t: tuple((n, () if n in CHECKS.get(t, {}) else k) for n, k in needs.items())
+    for t, needs in CORE_TYPES.items()
+}
+_OPTIONAL: dict[str, tuple[tuple[str, tuple[type, ...]], ...]] = {
+    t: tuple(
+        (n, k) for n, k in OPTIONAL_TYPED.items() if n not in needs and n not in CHECKS.get(t, {})
+    )
+    for t, needs in CORE_TYPES.items()
+}
 _NORMALISED_CORE = {re.sub(r"[^a-z0-9]", "", t): t for t in CORE_TYPES}
 
 
@@ -70,8 +98,8 @@ class EventIn:
 def validate_event(raw: Any, now: datetime) -> EventIn | list[str]:
     """Check one event; return it normalised, or the list of reasons it was refused."""
     if not isinstance(raw, dict):
-        return [f"an event must be a JSON object, not {_json_kind(raw)}"]
-    errors = [f"unknown field '{k}'" for k in raw if k not in FIELDS]
+        return [f"an event must be a JSON object, not {json_kind(raw)}"]
+    errors = [] if _FIELD_SET.issuperset(raw) else _unknown_fields(raw)
     event_id = _text(raw, "event_id", 200, errors, required=True)
     etype = _event_type(raw.get("type"), errors)
     visitor_id = _text(raw, "visitor_id", 128, errors)
@@ -81,8 +109,10 @@ def validate_event(raw: Any, now: datetime) -> EventIn | list[str]:
     if properties is None:
         properties = {}
     if not isinstance(properties, dict):
-        errors.append(f"properties must be an object, not {_json_kind(properties)}")
+        errors.append(f"properties must be an object, not {json_kind(properties)}")
         properties = {}
+    elif properties:
+        check_properties(properties, errors)
     if (
         visitor_id is None
         and customer_id is None
@@ -92,8 +122,11 @@ def validate_event(raw: Any, now: datetime) -> EventIn | list[str]:
         errors.append("needs visitor_id or customer_id (at least one)")
     if etype in STITCH_TYPES and customer_id is None and "customer_id" not in raw:
         errors.append(f"a {etype} event needs customer_id")
+    checks = CHECKS.get(etype or "")
     if etype in CORE_TYPES:
         _check_properties(etype, properties, errors)
+    if checks:
+        check_columns(checks, properties, errors)
     if errors:
         return errors
     assert event_id is not None and etype is not None and occurred_at is not None
@@ -109,7 +142,7 @@ def _text(
             errors.append(f"{name} is missing")
         return None
     if not isinstance(value, str):
-        errors.append(f"{name} must be a string, not {_json_kind(value)}")
+        errors.append(f"{name} must be a string, not {json_kind(value)}")
         return None
     value = value.strip()
     if not value:
@@ -118,7 +151,20 @@ def _text(
     if len(value) > limit:
         errors.append(f"{name} is longer than {limit} characters")
         return None
+    if "\x00" in value if value.isascii() else BAD_CHARS.search(value):
+        errors.append(f"{name} {bad_text(value)}")
+        return None
     return value
+
+
+def _unknown_fields(raw: dict[str, Any]) -> list[str]:
+    unknown = [k for k in raw if k not in FIELDS]
+    if not unknown:
+        return unknown
+    errors = [f"unknown field '{shown(k)}'" for k in unknown[:MAX_UNKNOWN_FIELDS]]
+    if len(unknown) > MAX_UNKNOWN_FIELDS:
+        errors.append(f"and {len(unknown) - MAX_UNKNOWN_FIELDS} more unknown fields")
+    return errors
 
 
 def _event_type(value: Any, errors: list[str]) -> str | None:
@@ -126,12 +172,13 @@ def _event_type(value: Any, errors: list[str]) -> str | None:
         errors.append("type is missing")
         return None
     if not isinstance(value, str):
-        errors.append(f"type must be a string, not {_json_kind(value)}")
+        errors.append(f"type must be a string, not {json_kind(value)}")
         return None
-    if not TYPE_PATTERN.match(value):
+    if not TYPE_PATTERN.fullmatch(value):
         hint = _did_you_mean(value)
         errors.append(
-            f"type '{value[:64]}' is not a valid name (lower case letters, digits, _ . : -)" + hint
+            f"type '{shown(value, 64)}' is not a valid name (lower case letters, digits, _ . : -)"
+            + hint
         )
         return None
     if value not in CORE_TYPES:
@@ -150,40 +197,27 @@ def _did_you_mean(value: str) -> str:
 def _timestamp(value: Any, now: datetime, errors: list[str]) -> datetime | None:
     if value is None:
         return now
-    if not isinstance(value, str):
-        errors.append(f"occurred_at must be an ISO 8601 string, not {_json_kind(value)}")
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        errors.append(f"occurred_at '{value[:40]}' is not an ISO 8601 time")
-        return None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        errors.append(
-            f"occurred_at '{value[:40]}' has no time zone; add an offset such as +09:00 or Z"
-        )
+    parsed = instant("occurred_at", value)
+    if isinstance(parsed, str):
+        errors.append(parsed)
         return None
     if parsed - now > MAX_FUTURE:
-        errors.append(f"occurred_at '{value[:40]}' is more than 24 hours in the future")
+        errors.append(f"occurred_at '{shown(value)}' is more than 24 hours in the future")
         return None
-    return parsed.astimezone(UTC)
+    return parsed
 
 
 def _check_properties(etype: str, props: dict[str, Any], errors: list[str]) -> None:
-    for name, types in CORE_TYPES[etype].items():
+    for name, types in _REQUIRED[etype]:
         value = props.get(name)
         if value is None:
             errors.append(f"a {etype} event needs properties.{name}")
-        elif not isinstance(value, types) or isinstance(value, bool):
-            errors.append(f"properties.{name} must be {_names(types)}, not {_json_kind(value)}")
-    for name, types in OPTIONAL_TYPED.items():
+        elif types and (not isinstance(value, types) or isinstance(value, bool)):
+            errors.append(f"properties.{name} must be {_names(types)}, not {json_kind(value)}")
+    for name, types in _OPTIONAL[etype]:
         value = props.get(name)
-        if (
-            value is not None
-            and name not in CORE_TYPES[etype]
-            and (not isinstance(value, types) or isinstance(value, bool))
-        ):
-            errors.append(f"properties.{name} must be {_names(types)}, not {_json_kind(value)}")
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            errors.append(f"properties.{name} must be {_names(types)}, not {json_kind(value)}")
 
 
 def _names(types: tuple[type, ...]) -> str:
@@ -192,19 +226,3 @@ def _names(types: tuple[type, ...]) -> str:
     if types == _N:
         return "a number"
     return "a string or a number"
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__

@@ -19,13 +19,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Table
 
 from automation import clock
+from automation.events.limits import bad_text, check_properties, escaped
 from automation.events.schema import OPTIONAL_TYPED
 from automation.models import CONSENT_KINDS, Customer, Policy, Product
 
 Parser = Callable[[str, Any], Any]
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MOBILE = re.compile(r"^\+?\d[\d-]*$")
+# Used with fullmatch ("$" also matches before a final newline); ASCII digits only.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_MOBILE = re.compile(r"\+?\d[\d-]*", re.ASCII)
 _TRUE = frozenset({"true", "1", "y", "yes"})
 _FALSE = frozenset({"false", "0", "n", "no"})
 MAX_PREMIUM = Decimal(10) ** 12  # Numeric(14, 2)
@@ -62,7 +64,7 @@ class Kind:
 
 def _shown(value: Any) -> str:
     text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return escaped(text if len(text) <= 40 else text[:37] + "...")  # printable as a reason
 
 
 def _kind_of(value: Any) -> str:
@@ -86,6 +88,8 @@ def text(limit: int) -> Parser:
         value = value.strip()
         if len(value) > limit:
             raise RowError(f"{name} is longer than {limit} characters")
+        if why := bad_text(value):  # a JSON Lines escape can carry it; PostgreSQL cannot
+            raise RowError(f"{name} {why}")
         return value
 
     return parse
@@ -105,7 +109,7 @@ def boolean(name: str, value: Any) -> bool:
 
 def iso_date(name: str, value: Any) -> date:
     """A calendar date, YYYY-MM-DD."""
-    if isinstance(value, str) and _DATE.match(value.strip()):
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
@@ -141,7 +145,7 @@ def email(name: str, value: Any) -> str:
 def mobile(name: str, value: Any) -> str:
     """Digits, with an optional leading + and dashes."""
     number = text(32)(name, value)
-    if not _MOBILE.match(number):
+    if not _MOBILE.fullmatch(number):
         raise RowError(f"{name} '{_shown(number)}' is not a phone number (digits, + and - only)")
     return number
 
@@ -167,6 +171,9 @@ def tags(name: str, value: Any) -> list[str]:
         raise RowError(f"{name} must be ';'-separated text or an array, not {_kind_of(value)}")
     if not all(isinstance(item, str) for item in items):
         raise RowError(f"{name} must hold text only")
+    for item in items:
+        if why := bad_text(item):
+            raise RowError(f"{name} '{_shown(item)}' {why}")
     return [item.strip() for item in items if item.strip()]
 
 
@@ -213,6 +220,8 @@ def parse_row(kind: Kind, line: int, data: dict[str, Any]) -> Row:
     for name in kind.required:
         if _is_blank(data.get(name)):
             reasons.append(f"{name} is missing")
+    if attributes:
+        check_properties(attributes, reasons, "attributes")  # the row's JSON column
     if reasons:
         raise RowError("; ".join(reasons))
     consent_at = given.pop("consent_at", None)
