@@ -14,6 +14,18 @@ from automation.config import get_settings
 from automation.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+# Redis keeps a worker's fetched-but-unacknowledged messages under the worker's id until
+# the worker is counted dead: no heartbeat for HEARTBEAT_TIMEOUT_MS, noticed by a
+# "maintenance" pass inside a broker command. Dramatiq's defaults (60 s, one command in a
+# thousand) left a killed process's messages waiting a minute or more. A live worker
+# heartbeats on every command, and each of its consumer threads polls at least once a
+# second even when busy (the delay queues' consumers are never full), so 5 s is five
+# missed polls; a worker counted dead by mistake only has its messages worked twice,
+# which claims make harmless. Maintenance on every command costs two small sorted-set
+# reads inside the script that runs anyway.
+HEARTBEAT_TIMEOUT_MS = 5_000
+MAINTENANCE_CHANCE = 1_000_000  # out of a million commands: every one
 _lock = threading.Lock()
 _current: Broker | None = None
 
@@ -27,10 +39,16 @@ def build_broker(url: str) -> Broker:
     elif url.startswith(("redis://", "rediss://", "unix://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=url)
+        broker = RedisBroker(
+            url=url,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+            maintenance_chance=MAINTENANCE_CHANCE,
+        )
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
+        # RabbitMQ hands a dead consumer's unacknowledged messages to another one as soon
+        # as its connection closes: nothing to shorten.
         broker = RabbitmqBroker(url=url, confirm_delivery=True)
     else:
         raise ConfigError(f"BROKER_URL '{url}' is not stub://, redis://… or amqp://…")

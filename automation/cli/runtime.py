@@ -8,8 +8,6 @@ with an unusable DKIM key (:func:`_check_mail_settings`).
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from datetime import datetime
 from typing import Annotated
 
@@ -40,8 +38,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 def worker(
     processes: Annotated[int, typer.Option(help="worker processes")] = 2,
     threads: Annotated[int, typer.Option(help="threads per process")] = 4,
+    prefetch: Annotated[
+        int, typer.Option(help="messages a process holds per queue (0: as many as threads)")
+    ] = 0,
 ) -> None:
-    """Dramatiq workers on BROKER_URL (same as `dramatiq worker`)."""
+    """Dramatiq workers on BROKER_URL, each started again if it dies."""
     from automation.config import get_settings
 
     if get_settings().broker_url.startswith("stub"):
@@ -50,17 +51,9 @@ def worker(
             "`automation drain`, or set AUTOMATION_BROKER_URL to redis://… or amqp://…"
         )
     _check_mail_settings()
-    args = [
-        sys.executable,
-        "-m",
-        "dramatiq",
-        "automation.worker.actors",
-        "--processes",
-        str(processes),
-        "--threads",
-        str(threads),
-    ]
-    os.execv(sys.executable, args)
+    from automation.worker.supervise import supervise
+
+    raise typer.Exit(supervise(processes, threads, prefetch))
 
 
 def scheduler(

@@ -16,8 +16,10 @@ journey step), each in sorted key order.
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import BigInteger, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from automation import clock, metrics
@@ -35,6 +37,7 @@ from automation.models import Event, array_updates
 from automation.segments.step import SegmentStep
 
 log = logging.getLogger(__name__)
+RECONNECT_PAUSE = 0.2  # seconds before trying a lost connection's work on a new one
 _events = Event.__table__  # type: ignore[attr-defined]
 # Flush-time writers of the pipeline's rows (PostgreSQL): changed customers and
 # enrollments as array UPDATEs, transitions and timers as array INSERTs at commit.
@@ -54,7 +57,7 @@ def process_events(event_pks: list[int]) -> int:
     """Process a chunk of events; returns how many took effect (re-deliveries count 0)."""
     if len(event_pks) > 1:
         try:
-            return retry_conflicts(lambda: _process(event_pks))
+            return _retrying(event_pks)
         except Exception as exc:
             log.info("chunk of %d failed (%s); processing one by one", len(event_pks), exc)
     done = 0
@@ -69,15 +72,30 @@ def process_events(event_pks: list[int]) -> int:
 def process_event(event_pk: int) -> bool:
     """Apply one event's effects; False if it was processed already (or given up on).
 
-    A deadlock or serialization conflict is retried at once (a few times); any
-    other error is recorded on the event and raised.
+    A deadlock or serialization conflict is retried at once (a few times), a lost
+    database connection once; any other error is recorded on the event and raised.
     """
     try:
-        return bool(retry_conflicts(lambda: _process([event_pk])))
+        return bool(_retrying([event_pk]))
     except Exception as exc:
         _record_failure(event_pk, exc)
         metrics.EVENTS_PROCESSED.labels("failed").inc()
         raise
+
+
+def _retrying(event_pks: list[int]) -> int:
+    """:func:`_process`, its conflicts retried, and once more on a new connection when the
+    database dropped ours (a restart, a fail-over, ``pg_terminate_backend``): else the
+    whole chunk waited for the relay. Running it again is safe whatever became of the
+    first transaction: the claim takes only events not yet processed."""
+    try:
+        return retry_conflicts(lambda: _process(event_pks))
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.info("database connection lost (%s); once more on a new one", type(exc.orig).__name__)
+        time.sleep(RECONNECT_PAUSE)
+        return retry_conflicts(lambda: _process(event_pks))
 
 
 def _process(event_pks: list[int]) -> int:

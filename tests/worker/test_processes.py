@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,41 +15,12 @@ from automation.events.ingest import ingest
 from automation.events.outbox import unprocessed_count
 from tests.conftest import make_broker
 from tests.helpers import customer, ev
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMATION_")}
-    env.update({k: v for k, v in os.environ.items() if k.startswith("AUTOMATION_")})
-    env.update(extra)
-    return env
-
-
-def _wait_until(check: object, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s")
-        time.sleep(0.1)
+from tests.worker.procs import ROOT, env_with, wait_until
 
 
 def _ended(proc: subprocess.Popen[bytes]) -> bool:
     """The process has exited (a refusal at start: no use waiting for it)."""
     return proc.poll() is not None
-
-
-@pytest.fixture
-def stop_later() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 WORKER_COMMANDS = {
@@ -87,12 +54,12 @@ def test_a_separate_worker_process_processes_events(
     worker = subprocess.Popen(
         [sys.executable, *WORKER_COMMANDS[command]],
         cwd=ROOT,
-        env=_env(**production),
+        env=env_with(**production),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     stop_later.append(worker)
-    _wait_until(lambda: unprocessed_count() == 0 or _ended(worker))
+    wait_until(lambda: unprocessed_count() == 0 or _ended(worker))
     assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
     c = customer("C1")
     assert c is not None and c.lifecycle_stage == "customer"
@@ -109,7 +76,7 @@ def test_serve_takes_events_over_http_and_processes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_later: list[subprocess.Popen[bytes]]
 ) -> None:
     automation = [sys.executable, "-m", "automation.cli"]
-    env = _env()
+    env = env_with()
     subprocess.run([*automation, "db", "upgrade"], cwd=tmp_path, env=env, check=True)
     key = subprocess.run(
         [*automation, "keys", "create", "ingest"],
@@ -129,7 +96,7 @@ def test_serve_takes_events_over_http_and_processes_them(
     )
     stop_later.append(server)
     base = f"http://127.0.0.1:{port}"
-    _wait_until(lambda: _healthy(base), timeout=30)
+    wait_until(lambda: _healthy(base), timeout=30)
     batch = {
         "events": [
             ev("s", "signup", visitor_id="v1", customer_id="C1"),
@@ -140,7 +107,7 @@ def test_serve_takes_events_over_http_and_processes_them(
     assert response.status_code == 202, response.text
     monkeypatch.setenv("AUTOMATION_DATABASE_URL", f"sqlite:///{tmp_path}/automation.db")
     reset_settings()
-    _wait_until(lambda: unprocessed_count() == 0, timeout=30)
+    wait_until(lambda: unprocessed_count() == 0, timeout=30)
     c = customer("C1")
     assert c is not None and c.last_seen_at is not None
     assert "automation_events_processed_total" in httpx.get(f"{base}/metrics").text
@@ -157,7 +124,7 @@ def _healthy(base: str) -> bool:
 def test_a_worker_process_collects_garbage_as_worker_gc_threshold_says(
     setting: str | None, expected: int, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in _env().items() if k != "AUTOMATION_WORKER_GC_THRESHOLD"}
+    env = {k: v for k, v in env_with().items() if k != "AUTOMATION_WORKER_GC_THRESHOLD"}
     env["AUTOMATION_DATABASE_URL"] = f"sqlite:///{tmp_path / 'gc.db'}"
     env["AUTOMATION_BROKER_URL"] = "stub://"
     if setting is not None:
