@@ -1,12 +1,20 @@
 """One worker process of ``automation worker``: a Dramatiq worker on ``BROKER_URL``.
 
 ``python -m automation.worker.child --threads T --prefetch P`` is what the supervisor
-(``supervise.py``) starts, once per ``--processes``. It runs until SIGTERM, then lets its
+(``supervise.py``) starts, once per ``--processes``; ``--after-crash`` when it replaces
+one that died. It runs until SIGTERM, then lets its
 threads finish the messages they hold; a second SIGTERM ends it at once. SIGINT and
 SIGHUP are the supervisor's to handle (a terminal sends them to the whole process
 group), and a process whose supervisor is gone stops by itself. It takes at most ``P``
 messages per queue at a time, the ones being worked on included: what a process holds
 is what waits for redelivery if it dies.
+
+A process that dies between a commit and the publish after it (the events a chunk
+emitted, the messages it decided, the ``email_sent`` events of a batch) leaves that work
+to the relay job, up to ``RELAY_GRACE_SECONDS`` plus its 30 s period later. So a process
+started after a crash relays once itself, a few seconds in (``relay_once.py``):
+whatever was published before the crash and is still not done is offered again then.
+Offering twice is harmless (a claim takes only what is not done).
 
 Exit status: 0 when stopped, :data:`EXIT_CONFIG` when the code or the settings cannot
 be loaded (restarting would not help, so the supervisor gives up).
@@ -22,6 +30,8 @@ import sys
 import threading
 from types import FrameType
 
+from automation.worker.relay_once import relay_after_crash
+
 EXIT_CONFIG = 2
 SHUTDOWN_MS = 30_000  # a chunk takes well under a second; what is left is requeued
 LOG_FORMAT = "[%(asctime)s] [PID %(process)d] [%(threadName)s] [%(name)s] %(levelname)s %(message)s"
@@ -34,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="automation.worker.child")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--prefetch", type=int, default=0, help="0: as many as threads")
+    parser.add_argument("--after-crash", action="store_true", help="replaces a dead process")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     stop = threading.Event()
@@ -57,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     worker.queue_prefetch = args.prefetch or args.threads
     worker.start()
     log.info("worker process ready: %d threads, prefetch %d", args.threads, worker.queue_prefetch)
+    if args.after_crash:
+        threading.Thread(
+            target=relay_after_crash, args=(stop,), name="relay-after-crash", daemon=True
+        ).start()
     while not stop.wait(1.0):
         if os.getppid() != parent:
             log.warning("worker process: the supervisor is gone; stopping")

@@ -62,10 +62,13 @@ class Slot:
 class Supervisor:
     """Keeps ``len(slots)`` worker processes running until told to stop."""
 
-    def __init__(self, processes: int, command: Sequence[str]) -> None:
+    def __init__(
+        self, processes: int, command: Sequence[str], restart_args: Sequence[str] = ()
+    ) -> None:
         if processes < 1:
             raise ValueError("at least one worker process")
         self.command = list(command)
+        self.restart_args = list(restart_args)  # added for a process replacing a dead one
         self.slots = [Slot(i) for i in range(processes)]
         self._signals = 0
 
@@ -124,7 +127,8 @@ class Supervisor:
         slot.proc, slot.start_at = None, now + delay
 
     def _start(self, slot: Slot, now: float) -> None:
-        slot.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
+        command = self.command + (self.restart_args if slot.history else [])
+        slot.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL)
         slot.started, slot.start_at = now, None
         slot.history.append(slot.proc.pid)
 
@@ -150,4 +154,6 @@ def supervise(processes: int, threads: int, prefetch: int = 0) -> int:
     """Run ``processes`` worker processes of ``threads`` threads until signalled."""
     # A long-running service says what it does: children started, dead, started again.
     logging.getLogger("automation.worker").setLevel(logging.INFO)
-    return Supervisor(processes, child_command(threads, prefetch)).run()
+    command = child_command(threads, prefetch)
+    # The replacement relays what the dead one stranded (worker/relay_once.py).
+    return Supervisor(processes, command, restart_args=["--after-crash"]).run()
