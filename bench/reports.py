@@ -392,9 +392,10 @@ def event_row(
 
 
 def catalogue() -> list[tuple[str, str, str, list[str]]]:
+    """The demo's products (``catalog.Product`` dataclasses) as plain rows."""
     from automation.demo.catalog import PRODUCTS
 
-    return [(code, name, category, tags) for code, name, category, tags, *_ in PRODUCTS]
+    return [(p.code, p.name, p.category, list(p.tags)) for p in PRODUCTS]
 
 
 PRODUCT_CODES = [code for code, *_ in catalogue()]
@@ -501,8 +502,11 @@ def policy_rows(world: World) -> Iterator[Row]:
 
 
 def product_rows(now: datetime) -> Iterator[Row]:
-    for code, name, category, tags in catalogue():
-        yield (code, name, category, orjson.dumps(tags).decode(), False, False, "{}", now)
+    from automation.demo.catalog import PRODUCTS
+
+    for p in PRODUCTS:
+        tags = orjson.dumps(list(p.tags)).decode()
+        yield (p.code, p.name, p.category, tags, p.is_new, p.md_pick, "{}", now)
 
 
 def fill(bare: Bare, target: Target, size: int, days: int) -> World:
