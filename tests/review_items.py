@@ -45,15 +45,15 @@ def in_review(monkeypatch: pytest.MonkeyPatch, channel: str = "email") -> int:
     """A message whose worker died between the send and the record, now in review."""
     template = "welcome" if channel == "email" else "product_reminder"
     mid = queued_message(channel=channel, template=template)
-    real = ledger.settle
+    real = ledger.settle_many
 
-    def crash_on_sent(conn: Any, message_id: int, status: Any, now: Any, **kw: Any) -> bool:
-        if status.value == "sent":
+    def crash_on_sent(conn: Any, ends: list[Any], now: Any) -> None:
+        if any(end.status.value == "sent" for end in ends):
             raise KeyboardInterrupt("the worker dies here")
-        return real(conn, message_id, status, now, **kw)
+        real(conn, ends, now)
 
     with monkeypatch.context() as patch:
-        patch.setattr(ledger, "settle", crash_on_sent)
+        patch.setattr(ledger, "settle_many", crash_on_sent)
         with pytest.raises(KeyboardInterrupt):
             deliver(mid)
     clock.advance(timedelta(minutes=11))

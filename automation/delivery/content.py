@@ -4,9 +4,12 @@ task's snapshot of the customer's online preferences."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from automation import clock
@@ -18,9 +21,58 @@ VIEW_TYPES = ("page_view", "content_view", "product_view")
 RESPONSE_TYPES = ("email_opened", "email_clicked", "sms_replied", "call_completed", "unsubscribed")
 
 
+@dataclass
+class Catalog:
+    """What the templates of a batch of messages read, loaded in two statements."""
+
+    policies: dict[str, Policy]  # the customers' own and those messages name, by id
+    held: dict[str, set[str]]  # customer → product codes of the policies they hold
+    products: dict[str, Product]  # every product a context may name
+    md_pick: Product | None  # the first MD pick by code
+    preferred: dict[str, list[str]]  # customer → product codes, most preferred first
+
+
+def load_catalog(
+    session: Session, messages: Sequence[Message], customers: Sequence[Customer]
+) -> Catalog:
+    """Policies and products for the contexts of ``messages`` to ``customers``."""
+    customer_ids = [c.customer_id for c in customers]
+    named = {str(m.payload["policy_id"]) for m in messages if m.payload.get("policy_id")}
+    policies = {
+        p.policy_id: p
+        for p in session.exec(
+            select(Policy).where(
+                or_(col(Policy.customer_id).in_(customer_ids), col(Policy.policy_id).in_(named))
+            )
+        )
+    }
+    held: dict[str, set[str]] = {c: set() for c in customer_ids}
+    for policy in policies.values():
+        if policy.customer_id in held and policy.product_code:
+            held[policy.customer_id].add(policy.product_code)
+    preferred = {c.customer_id: ranked(c.attributes or {}, "product") for c in customers}
+    codes = {code for codes in preferred.values() for code in codes}
+    codes |= {p.product_code for p in policies.values() if p.product_code}
+    products = {
+        p.product_code: p
+        for p in session.exec(
+            select(Product).where(
+                or_(col(Product.product_code).in_(codes), col(Product.md_pick).is_(True))
+            )
+        )
+    }
+    picks = sorted(code for code, p in products.items() if p.md_pick)
+    return Catalog(policies, held, products, products[picks[0]] if picks else None, preferred)
+
+
 def template_context(session: Session, message: Message, customer: Customer) -> dict[str, Any]:
     """The context a template renders with (the shape of ``channels.templates.sample_context``)."""
-    policy = _policy(session, message.payload.get("policy_id"))
+    return context_for(load_catalog(session, [message], [customer]), message, customer)
+
+
+def context_for(catalog: Catalog, message: Message, customer: Customer) -> dict[str, Any]:
+    """:func:`template_context` from a loaded :class:`Catalog` (no statement)."""
+    policy = _policy(catalog, message.payload.get("policy_id"))
     return {
         "customer": {
             "customer_id": customer.customer_id,
@@ -32,7 +84,7 @@ def template_context(session: Session, message: Message, customer: Customer) -> 
             "joined_at": customer.joined_at.date().isoformat() if customer.joined_at else None,
         },
         "policy": policy,
-        "product": _recommended(session, customer, policy),
+        "product": _recommended(catalog, customer),
         "message": {"id": message.id, "key": message.idempotency_key},
     }
 
@@ -84,11 +136,11 @@ def preference_report(session: Session, customer: Customer) -> dict[str, Any]:
     }
 
 
-def _policy(session: Session, policy_id: Any) -> dict[str, Any] | None:
-    policy = session.get(Policy, str(policy_id)) if policy_id else None
+def _policy(catalog: Catalog, policy_id: Any) -> dict[str, Any] | None:
+    policy = catalog.policies.get(str(policy_id)) if policy_id else None
     if policy is None:
         return None
-    product = session.get(Product, policy.product_code) if policy.product_code else None
+    product = catalog.products.get(policy.product_code) if policy.product_code else None
     return {
         "policy_id": policy.policy_id,
         "product_code": policy.product_code,
@@ -99,22 +151,15 @@ def _policy(session: Session, policy_id: Any) -> dict[str, Any] | None:
     }
 
 
-def _recommended(
-    session: Session, customer: Customer, policy: dict[str, Any] | None
-) -> dict[str, Any] | None:
+def _recommended(catalog: Catalog, customer: Customer) -> dict[str, Any] | None:
     """The product the customer prefers most (recency-weighted views, kept by the
     preferences step) and does not hold; else an MD pick they do not hold."""
-    held = {
-        p.product_code
-        for p in session.exec(select(Policy).where(Policy.customer_id == customer.customer_id))
-    }
-    for code in ranked(customer.attributes or {}, "product"):
-        product = session.get(Product, code)
+    held = catalog.held.get(customer.customer_id, set())
+    for code in catalog.preferred.get(customer.customer_id, []):
+        product = catalog.products.get(code)
         if product is not None and code not in held:
             return _product(product)
-    pick = session.exec(
-        select(Product).where(col(Product.md_pick).is_(True)).order_by(col(Product.product_code))
-    ).first()
+    pick = catalog.md_pick
     return _product(pick) if pick is not None and pick.product_code not in held else None
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pendulum
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
@@ -53,6 +53,70 @@ def claim(conn: Connection, message_id: int, now: datetime) -> bool:
         .returning(m.c.id)
     ).first()
     return claimed is not None
+
+
+def claim_many(conn: Connection, message_ids: list[int], now: datetime) -> list[int]:
+    """Take the messages of ``message_ids`` that are waiting and due, in one statement;
+    returns the ids taken, in id order."""
+    if not message_ids:
+        return []
+    m = _messages
+    taken = conn.execute(
+        update(m)
+        .where(
+            m.c.id.in_(message_ids),
+            m.c.status.in_((S.QUEUED.value, S.DEFERRED.value)),
+            or_(m.c.deliver_after.is_(None), m.c.deliver_after <= now),
+        )
+        .values(status=S.SENDING.value, attempts=m.c.attempts + 1, updated_at=now)
+        .returning(m.c.id)
+    ).scalars()
+    return sorted(taken)
+
+
+@dataclass(frozen=True)
+class Settle:
+    """One claimed message's end, for :func:`settle_many`."""
+
+    message_id: int
+    status: MessageStatus
+    reason: str | None = None
+    until: datetime | None = None  # a deferral's time
+    provider_id: str | None = None  # a sent one's
+
+
+def settle_many(conn: Connection, ends: list[Settle], now: datetime) -> None:
+    """:func:`settle` for many ``sending`` messages: one statement per kind of end
+    (sent, deferred, the others), each executed for all its messages."""
+    m = _messages
+    kinds: dict[str, list[dict[str, object]]] = {}
+    for end in ends:
+        kind = end.status.value if end.status in (S.SENT, S.DEFERRED) else "other"
+        kinds.setdefault(kind, []).append(
+            {
+                "mid": end.message_id,
+                "to": end.status.value,
+                "why": end.reason[:300] if end.reason else end.reason,
+                "until": end.until,
+                "pid": end.provider_id,
+            }
+        )
+    for kind, params in kinds.items():
+        values: dict[str, object] = {
+            "status": bindparam("to"),
+            "updated_at": now,
+            "reason": bindparam("why"),
+        }
+        if kind == S.SENT.value:
+            values |= {"sent_at": now, "provider_id": bindparam("pid")}
+        elif kind == S.DEFERRED.value:
+            values["deliver_after"] = bindparam("until")
+        statement = (
+            update(m)
+            .where(m.c.id == bindparam("mid"), m.c.status == S.SENDING.value)
+            .values(**values)
+        )
+        conn.execute(statement, sorted(params, key=lambda p: p["mid"]))  # type: ignore[arg-type, return-value]
 
 
 def settle(
@@ -149,25 +213,52 @@ def retry_at(attempts: int, now: datetime) -> datetime:
     return now + timedelta(seconds=first * 2 ** max(attempts - 1, 0))
 
 
-def already_sent(conn: Connection, message: Message, timezone: str, now: datetime) -> Sent:
-    """What the customer was sent, for the frequency caps: today (their day) and in 7 days."""
+@dataclass(frozen=True)
+class Counted:
+    """A message counted against the caps: its customer, channel, journey and time."""
+
+    customer_id: str
+    channel: str
+    journey_id: str | None
+    at: datetime
+
+
+def counted_recent(
+    conn: Connection, customer_ids: list[str], leave_out: list[int], now: datetime
+) -> list[Counted]:
+    """The messages sent (or being sent) to ``customer_ids`` in the last 7 days, but for
+    ``leave_out`` (the batch being decided), for :func:`already_sent`: one statement."""
+    if not customer_ids:
+        return []
     m = _messages
     when = func.coalesce(m.c.sent_at, m.c.updated_at)
+    query = select(m.c.customer_id, m.c.channel, m.c.journey_id, when).where(
+        m.c.customer_id.in_(customer_ids),
+        m.c.id.not_in(leave_out),
+        m.c.status.in_(COUNTED),  # a sent message has sent_at; a sending one, updated_at
+        when >= now - timedelta(days=7),
+    )
+    return [Counted(c, ch, j, clock.to_utc(at)) for c, ch, j, at in conn.execute(query)]
+
+
+def already_sent(counted: list[Counted], message: Message, timezone: str, now: datetime) -> Sent:
+    """What the customer was sent, for the frequency caps: today (their day) and in 7
+    days, from :func:`counted_recent`'s rows of this customer."""
     local_midnight = clock.to_utc(pendulum.instance(now).in_tz(timezone).start_of("day"))
     week = now - timedelta(days=7)
-    query = select(
-        func.count().filter(m.c.channel == message.channel, when >= local_midnight),
-        func.count().filter(m.c.channel == message.channel, when >= week),
-        func.count().filter(when >= local_midnight),
-        func.count().filter(when >= week),
-        func.count().filter(m.c.journey_id == message.journey_id, when >= week),
-    ).where(
-        m.c.customer_id == message.customer_id,
-        m.c.id != message.id,
-        m.c.status.in_(COUNTED),  # a sent message has sent_at; a sending one, updated_at
-    )
-    row = conn.execute(query).one()
-    return Sent(*(int(v) for v in row))
+    channel_today = channel_week = total_today = total_week = journey_week = 0
+    for c in counted:
+        if c.at < week:
+            continue
+        today = c.at >= local_midnight
+        total_week += 1
+        total_today += today
+        if c.channel == message.channel:
+            channel_week += 1
+            channel_today += today
+        # SQL's NULL = NULL is not true: a message without a journey counts no journey's.
+        journey_week += message.journey_id is not None and c.journey_id == message.journey_id
+    return Sent(channel_today, channel_week, total_today, total_week, journey_week)
 
 
 def due_for_relay(now: datetime, limit: int = 5000, grace_seconds: int | None = None) -> list[int]:

@@ -89,6 +89,12 @@ def in_force(conn: Connection, channel: str, now: datetime) -> Pause | None:
     return Pause(row.channel, row.paused_at, row.until, row.reason, row.paused_by)
 
 
+def all_in_force(conn: Connection, now: datetime) -> dict[str, Pause]:
+    """Every pause in force at ``now``, by channel (one statement for a batch)."""
+    rows = conn.execute(select(_pauses).where(_active(now)))
+    return {r.channel: Pause(r.channel, r.paused_at, r.until, r.reason, r.paused_by) for r in rows}
+
+
 def pause(
     conn: Connection,
     channel: str,

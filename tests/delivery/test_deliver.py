@@ -163,17 +163,17 @@ def test_a_worker_killed_between_send_and_record_never_sends_twice(
     server = smtp()
     _world()
     mid = _message("email", "welcome")
-    real = ledger.settle
+    real = ledger.settle_many
 
-    def crash_on_sent(conn: Any, message_id: int, status: Any, now: Any, **kw: Any) -> bool:
-        if status.value == "sent":
+    def crash_on_sent(conn: Any, ends: list[Any], now: Any) -> None:
+        if any(end.status.value == "sent" for end in ends):
             raise KeyboardInterrupt("the worker dies here")
-        return real(conn, message_id, status, now, **kw)
+        real(conn, ends, now)
 
-    monkeypatch.setattr(ledger, "settle", crash_on_sent)
+    monkeypatch.setattr(ledger, "settle_many", crash_on_sent)
     with pytest.raises(KeyboardInterrupt):
         deliver(mid)
-    monkeypatch.setattr(ledger, "settle", real)
+    monkeypatch.setattr(ledger, "settle_many", real)
     assert len(server.received) == 1 and _row(mid).status == "sending"
     relay_messages(grace_seconds=0)  # within the grace period: left alone
     assert _row(mid).status == "sending"
