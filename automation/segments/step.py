@@ -20,11 +20,32 @@ _members = SegmentMember.__table__  # type: ignore[attr-defined]
 
 
 class SegmentStep:
-    """Built once per chunk: the segments (a handful of rows)."""
+    """Built once per chunk: the segments (a handful of rows), and the memberships of
+    the chunk's customers, loaded at the first event that needs them."""
 
     def __init__(self, chunk: Chunk) -> None:
         self.chunk = chunk
         self.segments: list[tuple[Segment, Condition]] = registry.segments(chunk.session)
+        # Customer → the segments they are in, kept as this step changes them: a query
+        # (and the autoflush before it) per event was most of this step's time.
+        self.members: dict[str, set[str]] | None = None
+
+    def _current(self, customer_id: str) -> set[str]:
+        if self.members is None:
+            customers = sorted({e.customer_id for e in self.chunk.events if e.customer_id})
+            self.members = self._load(customers)
+        if customer_id not in self.members:
+            self.members |= self._load([customer_id])
+        return self.members[customer_id]
+
+    def _load(self, customer_ids: list[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {c: set() for c in customer_ids}
+        query = select(_members.c.customer_id, _members.c.segment_id).where(
+            _members.c.customer_id.in_(customer_ids)
+        )
+        for customer_id, segment_id in self.chunk.session.connection().execute(query):
+            found[customer_id].add(segment_id)
+        return found
 
     def apply(self, event: Event) -> None:
         """Re-check the event's customer against the segments it can change."""
@@ -48,11 +69,7 @@ class SegmentStep:
         session = self.chunk.session
         now = clock.now()
         facts = Facts(customer=customer, now=now, session=session)
-        current = set(
-            session.exec(
-                select(_members.c.segment_id).where(_members.c.customer_id == customer.customer_id)
-            ).scalars()  # type: ignore[call-overload]
-        )
+        current = self._current(customer.customer_id)
         for row, cond in wanted:
             inside = cond.matches(facts)
             was = row.segment_id in current
@@ -60,12 +77,14 @@ class SegmentStep:
                 continue
             conn = session.connection()
             if inside:
+                current.add(row.segment_id)
                 conn.execute(
                     insert(_members).values(
                         segment_id=row.segment_id, customer_id=customer.customer_id, entered_at=now
                     )
                 )
             else:
+                current.discard(row.segment_id)
                 conn.execute(
                     delete(_members).where(
                         _members.c.segment_id == row.segment_id,
