@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench serve clean
+.PHONY: demo test lint bench bench-quick serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check automation tests bench migrations
 
+# Every bench/*.py, then one table of figures, baselines, targets (ARGS go to each bench).
 bench: $(STAMP)
-	@for f in bench/[!_]*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python bench/run_all.py $(ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run_all.py --quick $(ARGS)
 
 serve: $(STAMP)
 	$(BIN)/automation db upgrade

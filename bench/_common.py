@@ -7,7 +7,9 @@ The scripts run as ``python bench/<name>.py``, so this folder is on ``sys.path``
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import resource
 import secrets
 import time
@@ -56,6 +58,25 @@ def check(ok: bool, message: str) -> None:
     """Stop the run: a figure over wrong work is worse than none."""
     if not ok:
         raise BenchError(message)
+
+
+def parse_quick(parser: argparse.ArgumentParser, quick: dict[str, Any]) -> argparse.Namespace:
+    """Parse the command line, with ``--quick``: the sizes in ``quick`` (small, for CI:
+    every bench together in minutes) replace the default or given ones."""
+    sizes = ", ".join(f"--{name.replace('_', '-')} {value}" for name, value in quick.items())
+    parser.add_argument("--quick", action="store_true", help=f"{sizes} (CI)")
+    args = parser.parse_args()
+    if args.quick:
+        vars(args).update(quick)
+    return args
+
+
+def bench_db(name: str) -> str:
+    """The bench's database ``name`` + ``BENCH_DB_SUFFIX`` from the environment, so a run
+    (the test suite's) does not drop the database of another run beside it."""
+    suffix = os.environ.get("BENCH_DB_SUFFIX", "")
+    check(re.fullmatch(r"[a-z0-9_]*", suffix) is not None, "BENCH_DB_SUFFIX: a-z, 0-9, _ only")
+    return name + suffix
 
 
 def pg_reachable(url: str) -> bool:

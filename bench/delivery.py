@@ -52,7 +52,7 @@ from typing import Any
 
 import aiosmtplib
 import httpx
-from _common import BenchError, Figure, PgBare, check, own_pg_database
+from _common import BenchError, Figure, PgBare, bench_db, check, own_pg_database
 from _delivery_world import (
     EMAIL,
     SMS,
@@ -69,7 +69,7 @@ from _sinks import Sink, digest
 from _sqlcount import Sql, counting
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DB = "automation_bench_delivery"
+BENCH_DB = bench_db("automation_bench_delivery")
 TARGET_RATIO = 0.8
 TARGET_STATEMENTS = 1.0
 

@@ -21,6 +21,7 @@ database) after a short warm-up.
 Run::
 
     python bench/ingest.py [--size N]     # default 100000 events
+    python bench/ingest.py --quick        # --size 20000, for CI
 
 Settings come from the environment (``AUTOMATION_DATABASE_URL`` …). Without
 ``AUTOMATION_DATABASE_URL`` the bench (re)creates the PostgreSQL database
@@ -56,12 +57,14 @@ import httpx
 import orjson
 import psycopg
 import redis
+from _common import bench_db, parse_quick
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DB = "automation_bench"
+BENCH_DB = bench_db("automation_bench")
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BATCH = 1000
+QUICK = {"size": 20_000}  # --quick: CI
 MAX_RESENDS = 3
 KST = timezone(timedelta(hours=9))
 BARE_TABLE = "bench_events_bare"
@@ -125,7 +128,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=100_000, help="events per phase")
     parser.add_argument("--concurrency", type=int, default=4, help="HTTP requests in flight")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
-    return parser.parse_args()
+    return parse_quick(parser, QUICK)
 
 
 def pg_reachable(url: str) -> bool:

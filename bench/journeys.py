@@ -32,6 +32,7 @@ What is measured, in one run:
 Run::
 
     python bench/journeys.py [--size N] [--bulk N] [--processes P]
+    python bench/journeys.py --quick     # --size 5000 --bulk 50000, for CI
 
 Settings come from the environment (``AUTOMATION_DATABASE_URL`` …). Without
 ``AUTOMATION_DATABASE_URL`` the bench (re)creates the PostgreSQL database
@@ -67,9 +68,11 @@ import psycopg
 from _common import (
     BenchError,
     Figure,
+    bench_db,
     check,
     measure,
     note_autovacuum,
+    parse_quick,
     peak_rss_mib,
     pg_reachable,
     recreate_pg_database,
@@ -77,9 +80,10 @@ from _common import (
 )
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DB = "automation_bench_journeys"
+BENCH_DB = bench_db("automation_bench_journeys")
 CHUNK = 100  # event ids per process_events call: what one worker message carries
 INGEST_BATCH = 1000
+QUICK = {"size": 5_000, "bulk": 50_000}  # --quick: CI
 PAGE = 10_000  # customers per bulk-baseline transaction, as enter_matching pages
 TABLES = ("customers", "enrollments", "transitions", "timers", "messages", "events")
 
@@ -159,7 +163,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--processes", type=int, default=2, help="processes of the parallel run (1: skip it)"
     )
-    return parser.parse_args()
+    return parse_quick(parser, QUICK)
 
 
 def choose_database() -> tuple[str, bool]:

@@ -29,6 +29,7 @@ Run::
 
     python bench/reports.py [--size N] [--days D] [--weblog-events N] [--repeat R]
     python bench/reports.py --reuse     # measure again what the last run filled
+    python bench/reports.py --quick     # 100,000 events, 10,000 in the web log: CI
 
 Without ``AUTOMATION_DATABASE_URL`` the bench drops and re-creates the PostgreSQL
 database ``automation_bench_reports`` (admin ``postgresql://postgres@127.0.0.1:5432/test``),
@@ -59,12 +60,14 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import psycopg
+from _common import bench_db, parse_quick
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DB = "automation_bench_reports"
+BENCH_DB = bench_db("automation_bench_reports")
 SEOUL = ZoneInfo("Asia/Seoul")
 GROUP = {"customer.has_children": True, "customer.age": {"between": [28, 40]}}
 TARGET_SECONDS = 1.0
+QUICK = {"size": 100_000, "weblog_events": 10_000}  # --quick: CI
 EVENTS_PER_CUSTOMER = 50
 EVENTS_PER_ANONYMOUS = 25
 COPY_CHUNK = 10_000
@@ -683,7 +686,7 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help=f"measure the database {BENCH_DB} an earlier run filled again (no filling)",
     )
-    return parser.parse_args()
+    return parse_quick(parser, QUICK)
 
 
 def run(args: argparse.Namespace) -> None:

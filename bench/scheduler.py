@@ -33,6 +33,7 @@ Ratios are time ratios, engine/baseline: below 1 the engine is faster.
 Run::
 
     python bench/scheduler.py [--size N] [--timers N] [--due N] [--customers N]
+    python bench/scheduler.py --quick    # 100,000 policies and timers, 10,000 due: CI
 
 The bench always (re)creates the PostgreSQL database ``automation_bench_scheduler``
 (admin ``postgresql://postgres@127.0.0.1:5432/test``) and sets
@@ -65,19 +66,22 @@ from _common import (
     BenchError,
     Figure,
     PgBare,
+    bench_db,
     check,
     measure,
     own_pg_database,
+    parse_quick,
     peak_rss_mib,
 )
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DB = "automation_bench_scheduler"
+BENCH_DB = bench_db("automation_bench_scheduler")
 SPAN_DAYS = 3652  # maturity dates: ten years centred on today
 ACTIVE_SHARE = 0.9
 PAGE = 100_000  # rows per set-up COPY transaction
 BATCH = 1000  # timers per baseline transaction, as the job's ingest batch
 SEED = 7
+QUICK = {"size": 100_000, "timers": 100_000, "due": 10_000}  # --quick: CI
 TABLES = ("customers", "policies", "journeys", "enrollments", "timers", "events")
 APPROACHING, MATURED, TIMER_DUE = "policy_maturity_approaching", "policy_matured", "timer_due"
 
@@ -111,7 +115,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--customers", type=int, default=0, help="customers (default: max(size, timers) / 5)"
     )
-    return parser.parse_args()
+    return parse_quick(parser, QUICK)
 
 
 def configure() -> str:

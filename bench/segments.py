@@ -35,6 +35,7 @@ the engine is faster. Target: each bulk refresh over 1,000,000 customers ≤ 10 
 Run::
 
     python bench/segments.py [--size N] [--events N] [--changed N]
+    python bench/segments.py --quick     # 100,000 customers, for CI
 
 The bench always (re)creates the PostgreSQL database ``automation_bench_segments``
 (admin ``postgresql://postgres@127.0.0.1:5432/test``) and sets
@@ -66,16 +67,19 @@ from _common import (
     BenchError,
     Figure,
     PgBare,
+    bench_db,
     check,
     measure,
     own_pg_database,
+    parse_quick,
     peak_rss_mib,
 )
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DB = "automation_bench_segments"
+BENCH_DB = bench_db("automation_bench_segments")
 PAGE = 100_000  # rows per set-up COPY transaction
 SEED = 11
+QUICK = {"size": 100_000}  # --quick: CI
 BROWSER_SHARE = 0.2  # customers with events
 EVENT_DAYS = 60
 WINDOW_DAYS = 30
@@ -127,7 +131,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--changed", type=int, default=-1, help="customers changed before the refresh (1%%)"
     )
-    return parser.parse_args()
+    return parse_quick(parser, QUICK)
 
 
 def configure() -> str:
