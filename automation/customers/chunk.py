@@ -10,11 +10,12 @@ field here, not a key in ``session.info``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from automation import clock
+from automation.db.ids import Ids
 from automation.events.schema import EventIn
 from automation.events.store import insert_events
 from automation.models import Customer, Event, Identity
@@ -37,6 +38,7 @@ class Chunk:
     # Events the steps stored, and messages the journeys decided: enqueued after commit.
     emitted: list[int] = field(default_factory=list)
     messages: list[int] = field(default_factory=list)
+    ids: Ids = field(default_factory=Ids)
 
     @property
     def dialect(self) -> str:
@@ -53,6 +55,15 @@ class Chunk:
         """The visitor as the chunk locked it, else loaded."""
         found = self.identities.get(visitor_id)
         return found if found is not None else self.session.get(Identity, visitor_id)
+
+    def new_id(self, row: Any) -> bool:
+        """Give a new ``row`` (an enrollment, a message) its id without a flush; False
+        where the database cannot (SQLite: the caller flushes)."""
+        taken = self.ids.take(self.session.connection(), row.__tablename__)
+        if taken is None:
+            return False
+        row.id = taken
+        return True
 
     def emit(self, events: list[EventIn], source: str) -> None:
         """Store events in the chunk's transaction (they exist only if it commits); the

@@ -63,7 +63,8 @@ def _message(
         updated_at=clock.now(),  # offered: the worker enqueues it after the commit
     )
     chunk.session.add(message)
-    chunk.session.flush()
+    if not chunk.new_id(message):
+        chunk.session.flush()
     enrollment.last_message_id = message.id
     chunk.messages.append(message.id)  # type: ignore[arg-type]  # delivered after commit
 

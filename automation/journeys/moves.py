@@ -242,7 +242,8 @@ def enroll(
     )
     run.enrollments(customer.customer_id)
     run.session.add(enrollment)
-    run.session.flush()
+    if not run.chunk.new_id(enrollment):
+        run.session.flush()
     run.active[customer.customer_id].append(enrollment)
     journal.append(
         run.session,

@@ -2,7 +2,7 @@
 the event can change (``membership.concerns``): those that count events of its type,
 or read customer fields or policies the profile step just changed. An entry or exit
 is a ``segment_changes`` row and a ``segment_entered``/``segment_exited`` event,
-stored in the chunk's transaction."""
+stored in the chunk's transaction (an event's changes together, after its checks)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from automation import clock
 from automation.conditions import Condition, Facts
 from automation.customers.chunk import Chunk
 from automation.events.catalog import segment_changed
-from automation.models import Event, Segment, SegmentMember
+from automation.events.schema import EventIn
+from automation.models import Event, Segment, SegmentChange, SegmentMember
 from automation.segments import registry
-from automation.segments.membership import concerns, record_changes
+from automation.segments.membership import concerns
 
 _members = SegmentMember.__table__  # type: ignore[attr-defined]
+_changes = SegmentChange.__table__  # type: ignore[attr-defined]
 
 
 class SegmentStep:
@@ -70,12 +72,16 @@ class SegmentStep:
         now = clock.now()
         facts = Facts(customer=customer, now=now, session=session)
         current = self._current(customer.customer_id)
+        # The history rows and events of this event's changes are written together after
+        # the loop; membership rows at once, since a later segment may name an earlier.
+        history: list[dict[str, object]] = []
+        changed: list[EventIn] = []
+        conn = session.connection()
         for row, cond in wanted:
             inside = cond.matches(facts)
             was = row.segment_id in current
             if inside == was:
                 continue
-            conn = session.connection()
             if inside:
                 current.add(row.segment_id)
                 conn.execute(
@@ -91,10 +97,19 @@ class SegmentStep:
                         _members.c.customer_id == customer.customer_id,
                     )
                 )
-            record_changes(
-                conn, row.segment_id, [customer.customer_id], inside, now, "event", event.id
+            history.append(
+                {
+                    "segment_id": row.segment_id,
+                    "customer_id": customer.customer_id,
+                    "entered": inside,
+                    "at": now,
+                    "cause": "event",
+                    "event_id": event.id,
+                }
             )
-            changed = segment_changed(
-                row.segment_id, customer.customer_id, inside, now, f"e{event.id}"
+            changed.append(
+                segment_changed(row.segment_id, customer.customer_id, inside, now, f"e{event.id}")
             )
-            self.chunk.emit([changed], "segments")
+        if history:
+            conn.execute(insert(_changes), history)
+            self.chunk.emit(changed, "segments")
