@@ -3,7 +3,9 @@
 - ``python bench/_sinks.py smtp PORT``: an aiosmtpd server on 127.0.0.1 that accepts
   every mail, keeps its ``Message-ID`` and discards the rest. A line ``stats`` on its
   stdin answers one JSON line (received, distinct, duplicates, bytes, a digest of the
-  sorted ids) and starts counting afresh.
+  sorted ids) and starts counting afresh. A line ``arrivals`` answers one JSON line, the
+  ``[Message-ID, arrival time]`` pairs (``time.time()`` when the mail's data was taken)
+  since the last ``arrivals``, and forgets them; ``stats`` does not touch them.
 - ``python bench/_sinks.py http PORT``: an SMS gateway as ``channels/sms.py`` speaks to
   it (POST JSON, answer ``{"id": …}``), under uvicorn; it keeps each ``message_key``.
   ``GET /__stats`` answers the same JSON and starts afresh.
@@ -71,12 +73,15 @@ def serve_smtp(port: int) -> None:
 
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     tally = Tally()
+    arrivals: list[tuple[str, float]] = []
 
     class Counting:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             data: bytes = envelope.content
             found = MESSAGE_ID.search(data.split(b"\r\n\r\n", 1)[0])
-            tally.add(found.group(1).decode() if found else "", len(data))
+            key = found.group(1).decode() if found else ""
+            arrivals.append((key, time.time()))
+            tally.add(key, len(data))
             return "250 2.0.0 Ok: discarded"
 
     controller = Controller(Counting(), hostname="127.0.0.1", port=port)
@@ -86,6 +91,12 @@ def serve_smtp(port: int) -> None:
         for line in sys.stdin:
             if line.strip() == "stats":
                 print(json.dumps(tally.stats()), flush=True)
+            elif line.strip() == "arrivals":
+                taken = arrivals[:]  # the server's thread only appends: keep what came since
+                del arrivals[: len(taken)]
+                print(json.dumps(taken), flush=True)
+    except KeyboardInterrupt:  # a Ctrl-C reaches the bench's whole group: end quietly
+        pass
     finally:
         controller.stop()
 
@@ -180,6 +191,14 @@ class Sink:
         self.proc.stdin.write("stats\n")
         self.proc.stdin.flush()
         return dict(json.loads(self.proc.stdout.readline()))
+
+    def arrivals(self) -> list[tuple[str, float]]:
+        """SMTP only: the ``(Message-ID, arrival time)`` pairs since the last call."""
+        assert self.kind == "smtp" and self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write("arrivals\n")
+        self.proc.stdin.flush()
+        return [(str(k), float(t)) for k, t in json.loads(self.proc.stdout.readline())]
 
     def stop(self) -> None:
         if self.proc.stdin is not None:

@@ -84,6 +84,13 @@ TARGETS: dict[str, list[Row]] = {
         Row("timers job vs bare COPY + UPDATE", "timers_seconds", " s",
             ("baseline_timers_seconds",), "timers_ratio", 1.3),
     ],
+    # pipeline: production mode end to end, sign-up -> welcome mail lag p99 <= 2 s under
+    # 500 events/s (issue 21, item 3), with the most worker processes it ran.
+    "pipeline": [
+        Row("sign-up -> welcome mail lag p99, s", "lag_p99_s", " s", limit=2.0, judged="value"),
+        Row("events/s processed vs plain ingest", "best_processed_events_per_s", "/s",
+            ("baseline_ingest_events_per_s",), "ratio"),
+    ],
     # segments: the history-condition first fill ≤ 1.5× its baseline (issue 21): the
     # baseline writing the same rows, members then history (history_rows_ratio).
     "segments": [
