@@ -134,24 +134,33 @@ class _History:
     table: ClassVar[Table]
     count: tuple[Test, ...]
 
-    def filters(self, customer_id: Any, now: datetime) -> list[Clause]:
+    def filters(self, now: datetime) -> list[Clause]:
+        """The rows counted, of every customer (the owner's test is added by the caller)."""
         raise NotImplementedError
 
     def matches(self, facts: Facts) -> bool:
         found = 0
         if facts.session is not None and facts.customer is not None:
-            filters = self.filters(facts.customer.customer_id, facts.now)
-            query = select(func.count()).select_from(self.table).where(*filters)
+            owner = self.table.c.customer_id == facts.customer.customer_id
+            query = (
+                select(func.count()).select_from(self.table).where(owner, *self.filters(facts.now))
+            )
             found = int(facts.session.scalar(query))
         return _run_py(self.count, found, facts.now, business_tz())
 
     def to_sql(self, now: datetime) -> Clause:
-        filters = self.filters(CUSTOMERS.c.customer_id, now)
+        owner, filters = self.table.c.customer_id, self.filters(now)
         if self.count in (AT_LEAST_ONE, NONE):
-            found = exists(select(self.table.c.customer_id).where(*filters))
+            found = exists(select(owner).where(owner == CUSTOMERS.c.customer_id, *filters))
             return found if self.count == AT_LEAST_ONE else not_(found)
-        counted = select(func.count()).select_from(self.table).where(*filters)
-        return _run_sql(self.count, CountTarget(counted.scalar_subquery()), now)
+        # One pass over the table grouped by customer, not a count per customer: the
+        # customers whose count fails (when no rows pass, as 0 does) or passes.
+        passes = _run_sql(self.count, CountTarget(func.count()), now)
+        zero_passes = _run_py(self.count, 0, now, business_tz())
+        having = not_(passes) if zero_passes else passes
+        grouped = select(owner).where(*filters).group_by(owner).having(having).subquery()
+        found = exists().where(grouped.c.customer_id == CUSTOMERS.c.customer_id)
+        return not_(found) if zero_passes else found
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +171,8 @@ class PolicyCount(_History):
     where: tuple[FieldTest, ...]
     count: tuple[Test, ...]
 
-    def filters(self, customer_id: Any, now: datetime) -> list[Clause]:
-        return [POLICIES.c.customer_id == customer_id, *(w.to_sql(now) for w in self.where)]
+    def filters(self, now: datetime) -> list[Clause]:
+        return [w.to_sql(now) for w in self.where]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +185,10 @@ class EventCount(_History):
     where: tuple[FieldTest, ...]
     count: tuple[Test, ...]
 
-    def filters(self, customer_id: Any, now: datetime) -> list[Clause]:
+    def filters(self, now: datetime) -> list[Clause]:
         at = EVENTS.c.occurred_at
         window = [at <= now] if self.within is None else [at <= now, at >= now - self.within]
-        mine = [EVENTS.c.customer_id == customer_id, EVENTS.c.type.in_(self.types)]
-        return mine + window + [w.to_sql(now) for w in self.where]
+        return [EVENTS.c.type.in_(self.types), *window, *(w.to_sql(now) for w in self.where)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +199,8 @@ class SegmentMembership(_History):
     segments: tuple[str, ...]
     count: tuple[Test, ...]
 
-    def filters(self, customer_id: Any, now: datetime) -> list[Clause]:
-        members = SEGMENT_MEMBERS.c
-        return [members.customer_id == customer_id, members.segment_id.in_(self.segments)]
+    def filters(self, now: datetime) -> list[Clause]:
+        return [SEGMENT_MEMBERS.c.segment_id.in_(self.segments)]
 
 
 # --- the compiled condition ----------------------------------------------------------

@@ -3,19 +3,37 @@
 Incrementally, per event (``step.py``, a pipeline step after the profile): the
 event's customer is re-checked, in Python, against the segments the event can change
 (:func:`concerns`). In bulk (:func:`refresh`, here): the condition compiled to SQL,
-entries and exits computed in the database. Either way every entry and exit is a ``segment_changes``
-row and a ``segment_entered``/``segment_exited`` event a journey can start on. The
-first fill of a new segment records its members without events, so publishing a
-segment does not start a journey for everyone in it at once.
+entries and exits computed in the database (on PostgreSQL in one statement: the
+matching customers selected once, then exits, entries and their history rows, all
+set-based). Either way every entry and exit is a ``segment_changes`` row and a
+``segment_entered``/``segment_exited`` event a journey can start on. The first fill of
+a new segment records its members without events, so publishing a segment does not
+start a journey for everyone in it at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, literal, select
+from sqlalchemy import (
+    Delete,
+    Insert,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from automation import clock
 from automation.broker import enqueue_events
@@ -72,32 +90,15 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
                 select(_members.c.customer_id).where(_members.c.segment_id == segment_id).limit(1)
             ).first()
         )
-        where = condition.to_sql(now)
-        m, c = _members, _customers
-        member = exists().where(m.c.segment_id == segment_id, m.c.customer_id == c.c.customer_id)
-        # Leavers first: the members just inserted need no re-check.
-        still = exists().where(c.c.customer_id == m.c.customer_id, where)
-        exited = list(
-            conn.execute(
-                delete(m).where(m.c.segment_id == segment_id, ~still).returning(m.c.customer_id)
-            ).scalars()
-        )
-        entered = list(
-            conn.execute(
-                insert(m)
-                .from_select(
-                    ["segment_id", "customer_id", "entered_at"],
-                    select(
-                        literal(segment_id), c.c.customer_id, literal(now, m.c.entered_at.type)
-                    ).where(where, ~member),
-                )
-                .returning(m.c.customer_id)
-            ).scalars()
-        )
-        record_changes(conn, segment_id, entered, True, now, "refresh", None)
-        record_changes(conn, segment_id, exited, False, now, "refresh", None)
+        emitting = emit if emit is not None else not first_fill
+        moves = _Moves(segment_id, condition.to_sql(now), now)
+        if conn.dialect.name == "postgresql":
+            entered, exited, counts = moves.apply_pg(conn, ids=emitting)
+        else:
+            entered, exited = moves.apply(conn)
+            counts = len(entered), len(exited)
         stored: dict[str, int] = {}
-        if emit if emit is not None else not first_fill:
+        if emitting:
             tag = f"r{now.isoformat()}"
             changes = [(cid, True) for cid in entered] + [(cid, False) for cid in exited]
             for part in chunks(changes, 5000):
@@ -108,11 +109,93 @@ def refresh(segment_id: str, *, emit: bool | None = None) -> Refreshed:
         row.refreshed_at = now
         session.add(row)
         members = conn.execute(
-            select(func.count()).select_from(m).where(m.c.segment_id == segment_id)
+            select(func.count()).select_from(_members).where(_members.c.segment_id == segment_id)
         ).scalar_one()
     if stored:
         enqueue_events(list(stored.values()))
-    return Refreshed(segment_id, int(members), len(entered), len(exited), len(stored))
+    return Refreshed(segment_id, int(members), counts[0], counts[1], len(stored))
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """A refresh's changes: members who no longer match leave, customers who match and
+    are not members enter (both as of one snapshot, so their order does not matter)."""
+
+    segment_id: str
+    where: ColumnElement[bool]
+    now: datetime
+
+    def leavers(self, matching: FromClause, *where: ColumnElement[bool]) -> Delete:
+        m = _members
+        still = exists().where(matching.c.customer_id == m.c.customer_id, *where)
+        return delete(m).where(m.c.segment_id == self.segment_id, ~still)
+
+    def entrants(self, matching: FromClause, *where: ColumnElement[bool]) -> Insert:
+        m, who = _members, matching.c.customer_id
+        member = exists().where(m.c.segment_id == self.segment_id, m.c.customer_id == who)
+        at = literal(self.now, m.c.entered_at.type)
+        rows = select(literal(self.segment_id), who, at).where(*where, ~member)
+        return insert(m).from_select(["segment_id", "customer_id", "entered_at"], rows)
+
+    def apply(self, conn: Connection) -> tuple[list[str], list[str]]:
+        """Leavers first (the members just inserted need no re-check), then entrants,
+        each testing the condition; their history rows from the ids returned."""
+        who, c = _members.c.customer_id, _customers
+        exited = list(conn.execute(self.leavers(c, self.where).returning(who)).scalars())
+        entered = list(conn.execute(self.entrants(c, self.where).returning(who)).scalars())
+        record_changes(conn, self.segment_id, entered, True, self.now, "refresh", None)
+        record_changes(conn, self.segment_id, exited, False, self.now, "refresh", None)
+        return entered, exited
+
+    def apply_pg(
+        self, conn: Connection, *, ids: bool
+    ) -> tuple[list[str], list[str], tuple[int, int]]:
+        """One statement: the matching customers selected once (one pass over the
+        events a history condition counts), the exits and entries against them, and
+        their history rows by ``INSERT … SELECT``; the ids come back only when ``ids``."""
+        c, who = _customers, _members.c.customer_id
+        matching = select(c.c.customer_id).where(self.where).cte("matching")
+        matching = matching.prefix_with("MATERIALIZED")  # read twice: computed once
+        gone = self.leavers(matching).returning(who).cte("exited")
+        came = self.entrants(matching).returning(who).cte("entered")
+        moved = union_all(
+            select(came.c.customer_id, true().label("entered")),
+            select(gone.c.customer_id, false()),
+        ).cte("moved")
+        at, cause = literal(self.now, _changes.c.at.type), literal("refresh")
+        logged = (
+            insert(_changes)
+            .from_select(
+                ["segment_id", "customer_id", "entered", "at", "cause"],
+                select(literal(self.segment_id), moved.c.customer_id, moved.c.entered, at, cause),
+            )
+            .cte("logged")
+        )
+        if ids:
+            final = select(moved.c.customer_id, moved.c.entered)
+        else:
+            counted = [select(func.count()).select_from(t).scalar_subquery() for t in (came, gone)]
+            final = select(*counted)
+        with _whole_sets(conn):
+            rows = conn.execute(final.add_cte(logged)).all()
+        if not ids:
+            return [], [], (int(rows[0][0]), int(rows[0][1]))
+        entered = [cid for cid, inside in rows if inside]
+        exited = [cid for cid, inside in rows if not inside]
+        return entered, exited, (len(entered), len(exited))
+
+
+@contextmanager
+def _whole_sets(conn: Connection) -> Iterator[None]:
+    """PostgreSQL without nested loops for one statement: a refresh joins whole sets,
+    and just after a fill the statistics of ``segment_members`` may still count the
+    segment as empty (autovacuum has not analysed it yet), so the planner would loop
+    over its members once per matching customer: members × matching comparisons."""
+    before = conn.exec_driver_sql(
+        "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)"
+    ).scalar_one()
+    yield
+    conn.exec_driver_sql("SELECT set_config('enable_nestloop', %(v)s, true)", {"v": before})
 
 
 def refresh_all(emit: bool | None = None) -> list[Refreshed]:
@@ -138,6 +221,7 @@ def record_changes(
     cause: str,
     event_id: int | None,
 ) -> None:
+    """History rows: ``customer_ids`` entered (or left) the segment for ``cause``."""
     if not customer_ids:
         return
     if conn.dialect.name == "postgresql":

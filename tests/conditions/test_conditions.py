@@ -534,6 +534,28 @@ def test_event_history(database: str) -> None:
     assert agree({"did": {"type": "login"}}) == {"B"}
     assert agree({"did": {"type": "login"}}, NOW + 2 * day) == {"B", "C"}
     assert agree({"events": {"type": "page_view", "within": "36h", "count": 2}}) == {"A", "B"}
+    # counts that 0 passes: customers without any such event match too
+    assert agree({"events": {**views, "within": "30d", "count": {"lt": 5}}}) == {"B", "C"}
+    assert agree({"events": {"type": "page_view", "count": {"lte": 0}}}) == {"C"}
+    assert agree({"not": {"events": {"type": "page_view", "count": {"ne": 6}}}}) == {"B"}
+    either = [{"customer.customer_id": "C"}, {"events": {**views, "count": {"between": [5, 5]}}}]
+    assert agree({"any": either}) == {"A", "B", "C"}
+
+
+def test_a_count_in_sql_is_one_pass_grouped_by_customer() -> None:
+    """Not a count per customer: one aggregate over the rows, joined to customers."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    for spec in (
+        {"events": {"type": "product_view", "within": "30d", "count": {"gte": 3}}},
+        {"policies": {"count": {"lt": 2}}},
+    ):
+        where = compile_condition(spec).to_sql(NOW)
+        for dialect in (postgresql.dialect(), sqlite.dialect()):
+            sql = str(select(Customer.customer_id).where(where).compile(dialect=dialect))
+            table = "events" if "events" in spec else "policies"
+            assert f"GROUP BY {table}.customer_id" in sql and "HAVING" in sql
+            assert f"{table}.customer_id = customers.customer_id" not in sql
 
 
 def test_history_without_a_session_is_empty() -> None:

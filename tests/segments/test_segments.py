@@ -91,6 +91,44 @@ def test_the_first_fill_records_members_without_events_later_refreshes_emit(
     assert [e.customer_id for e in _events("segment_entered")] == ["C1"]
 
 
+def test_a_counting_segment_is_filled_then_refreshed_in_bulk(database: str) -> None:
+    world = World(builtin=False)
+    for cid in ("C1", "C2", "C3", "C4"):
+        world.customer(cid)
+    for cid, views in (("C3", 3), ("C1", 3), ("C2", 1)):
+        if cid == "C1":
+            clock.advance(timedelta(days=40))  # C3's views are out of the window by now
+        for _ in range(views):
+            world.send("product_view", cid, product="EDU-CARE")
+    registry.publish_specs(
+        load_text(
+            "segments:\n"
+            "  - segment: browsers\n"
+            "    when: {events: {type: product_view, within: 30d, count: {gte: 2}}}\n"
+            "  - segment: idle\n"  # 0 passes: customers without any view are in
+            "    when: {events: {type: product_view, within: 30d, count: {lt: 2}}}\n"
+        )
+    )
+    first = refresh("browsers")
+    assert (first.members, first.entered, first.exited, first.events) == (1, 1, 0, 0)
+    assert _history("browsers") == [("C1", True, "refresh")]
+    assert refresh("idle").members == 3 and _members("idle") == ["C2", "C3", "C4"]
+    assert sorted(_history("idle")) == [(c, True, "refresh") for c in ("C2", "C3", "C4")]
+    assert _events("segment_entered") == []  # first fills are silent
+    clock.advance(timedelta(days=31))  # C1's views leave the window too
+    out, into = refresh("browsers"), refresh("idle")
+    assert (out.members, out.entered, out.exited, out.events) == (0, 0, 1, 1)
+    assert (into.members, into.entered, into.exited, into.events) == (4, 1, 0, 1)
+    assert _history("browsers") == [("C1", True, "refresh"), ("C1", False, "refresh")]
+    assert _history("idle")[-1] == ("C1", True, "refresh")
+    [left] = _events("segment_exited")
+    assert (left.customer_id, left.properties["segment"]) == ("C1", "browsers")
+    [joined] = _events("segment_entered")
+    assert (joined.customer_id, joined.properties["segment"]) == ("C1", "idle")
+    again = refresh("browsers"), refresh("idle")
+    assert [(r.entered, r.exited, r.events) for r in again] == [(0, 0, 0), (0, 0, 0)]
+
+
 def test_segment_files_are_validated_with_lines() -> None:
     text = "segments:\n  - segment: ok\n    when: {customer.age: {gte: 30}}\n"
     text += "  - segment: bad\n    when:\n      event.product: X\n"
