@@ -27,8 +27,8 @@ Definitions:
 - **visits per week**: visits / (days / 7); per visitor: that / visitors.
 
 The parts: ``weblog_events`` (which events count), ``weblog_visits`` (the events cut
-into visits), ``weblog_queries`` (the figures' SQL), ``weblog_figures`` (the report's
-dataclasses); this module runs the queries and assembles the report.
+into visits), ``weblog_queries`` (the figures' one SQL statement), ``weblog_figures``
+(the report's dataclasses); this module runs the statement and assembles the report.
 """
 
 from __future__ import annotations
@@ -37,27 +37,18 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement, CompoundSelect, Dialect, func, select
+
 from automation import clock
 from automation.conditions import Condition, compile_condition
+from automation.config import get_settings
 from automation.db import get_engine
 from automation.reports.period import Period
 from automation.reports.query import Query
-from automation.reports.weblog_events import PAGE_TYPES, WEB_TYPES
+from automation.reports.weblog_events import PAGE_TYPES, WEB_TYPES, period_params
 from automation.reports.weblog_figures import Arrival, PathCount, Share, WeblogReport, ratio
-from automation.reports.weblog_queries import (
-    arrivals_query,
-    first_time_query,
-    group_size_query,
-    paths_query,
-    totals_query,
-    viewed_query,
-)
-from automation.reports.weblog_visits import (
-    PATH_LENGTH,
-    gap_exceeded,
-    materialise_visits,
-    sessionized,
-)
+from automation.reports.weblog_queries import TEXTS, TOTALS, Part, report_query
+from automation.reports.weblog_visits import PATH_LENGTH, gap_exceeded, sessionized
 
 # Names importers know from this module, defined in its parts.
 __all__ = [
@@ -77,6 +68,13 @@ __all__ = [
 ]
 
 TOP = 10
+# As funnel_report: compiling the plan (JIT) costs more than running it, and the sort of
+# a month's events by person spills to disk at the default 4 MB.
+_PG_SETTINGS = select(
+    func.set_config("jit", "off", True), func.set_config("work_mem", "64MB", True)
+)
+_STATEMENTS: dict[tuple[Any, ...], CompoundSelect] = {}  # see _statement
+_MAX_STATEMENTS = 64
 
 Group = Mapping[str, Any] | Condition | None
 
@@ -95,36 +93,52 @@ def weblog_report(period: Period, group: Group = None, *, top: int = TOP) -> Web
     condition = _condition(group)
     as_of = min(clock.now(), period.end_utc)
     members = None if condition is None else condition.to_sql(as_of)
-    engine = get_engine()
-    with engine.begin() as conn:
-        visits = materialise_visits(conn, period, members)
-        try:
-            totals = conn.execute(totals_query(visits)).one()
-            first_time = conn.execute(first_time_query(visits, period)).one()
-            paths = conn.execute(paths_query(visits, top, conn.dialect.name)).all()
-            arrivals = conn.execute(arrivals_query(visits, period, conn.dialect.name)).all()
-        finally:
-            visits.drop(conn)
-        views = conn.execute(viewed_query(period, members)).all()
-        customers = (
-            None if members is None else conn.execute(group_size_query(members)).scalar_one()
-        )
+    with get_engine().begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(_PG_SETTINGS)
+        statement = _statement(members, conn.dialect)
+        rows = conn.execute(statement, {**period_params(period), "top": top}).all()
+    parts: dict[Part, list[Any]] = {part: [] for part in Part}
+    for row in sorted(rows, key=lambda r: (r.part, r.rank)):
+        parts[Part(row.part)].append(row)
+    totals = dict(zip(TOTALS, (int(n or 0) for n in _numbers(parts[Part.TOTALS][0])), strict=True))
     return WeblogReport(
         period=period,
         group=_echo(group),
-        group_customers=customers,
-        page_views=int(totals.page_views or 0),
-        visits=int(totals.visits),
-        visitors=int(totals.customers) + int(totals.anonymous),
-        first_time_visitors=int(first_time[0] or 0) + int(first_time[1] or 0),
-        logins=int(totals.logins or 0),
-        logged_in_visitors=int(totals.logged_in_customers) + int(totals.logged_in_anonymous),
-        content_preference=_shares(views, "content"),
-        category_preference=_shares(views, "category"),
-        product_preference=_shares(views, "product", top=top),
-        main_paths=_path_counts(paths, int(totals.visits_with_pages or 0)),
-        arrivals=[Arrival(*row[:2], *(int(n or 0) for n in row[2:])) for row in arrivals],
+        group_customers=None if condition is None else totals["group_customers"],
+        page_views=totals["page_views"],
+        visits=totals["visits"],
+        visitors=totals["customers"] + totals["anonymous"],
+        first_time_visitors=totals["new_customers"] + totals["new_anonymous"],
+        logins=totals["logins"],
+        logged_in_visitors=totals["logged_in_customers"] + totals["logged_in_anonymous"],
+        content_preference=_shares(parts[Part.VIEWS], "content"),
+        category_preference=_shares(parts[Part.VIEWS], "category"),
+        product_preference=_shares(parts[Part.VIEWS], "product", top=top),
+        main_paths=_path_counts(parts[Part.PATHS], totals["visits_with_pages"]),
+        arrivals=[
+            Arrival(r.t1, r.t2, *(int(n or 0) for n in _numbers(r)[:4]))
+            for r in parts[Part.ARRIVALS]
+        ],
     )
+
+
+def _statement(members: ColumnElement[bool] | None, dialect: Dialect) -> CompoundSelect:
+    """The report's statement for a group, built once: building it takes longer than
+    running it over a small period. The period and ``top`` are its parameters; the key
+    is what else shapes it: the dialect, the session gap, the group's SQL and values.
+    """
+    group_key = None
+    if members is not None:
+        compiled = members.compile(dialect=dialect)
+        group_key = (compiled.string, repr(sorted(compiled.params.items())))
+    key = (dialect.name, get_settings().session_gap_minutes, group_key)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        statement = _STATEMENTS[key] = report_query(members, dialect.name)
+    return statement
 
 
 def _condition(group: Group) -> Condition | None:
@@ -140,19 +154,34 @@ def _echo(group: Group) -> dict[str, Any] | str | None:
     return None if group is None else json.loads(json.dumps(dict(group), default=str))
 
 
+def _texts(row: Any) -> tuple[Any, ...]:
+    return tuple(row[2 : 2 + TEXTS])
+
+
+def _numbers(row: Any) -> tuple[Any, ...]:
+    return tuple(row[2 + TEXTS :])
+
+
 def _path_counts(rows: Sequence[Any], visits_with_pages: int) -> list[PathCount]:
-    counted = [(tuple(p for p in r[:PATH_LENGTH] if p is not None), int(r[-1])) for r in rows]
+    counted = [
+        (tuple(p for p in _texts(r)[:PATH_LENGTH] if p is not None), int(_numbers(r)[0]))
+        for r in rows
+    ]
     return [PathCount(pages, n, ratio(n, visits_with_pages)) for pages, n in counted]
+
+
+_VIEW_KEYS = {"content": 0, "product": 1, "category": 3}  # t1, t2, t4; t3 the product's name
 
 
 def _shares(rows: Sequence[Any], key: str, top: int | None = None) -> list[Share]:
     counts: dict[str, int] = {}
     names: dict[str, str | None] = {}
     for row in rows:
-        value = getattr(row, key)
+        texts = _texts(row)
+        value = texts[_VIEW_KEYS[key]]
         if value is not None:
-            counts[value] = counts.get(value, 0) + int(row[-1])
-            names.setdefault(value, row.name if key == "product" else None)
+            counts[value] = counts.get(value, 0) + int(_numbers(row)[0])
+            names.setdefault(value, texts[2] if key == "product" else None)
     total = sum(counts.values())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return [Share(k, n, ratio(n, total), names[k]) for k, n in ranked]

@@ -1,158 +1,253 @@
-"""The web-log figures' queries: over the visits table (``weblog_visits``) and the events.
+"""The web-log report's one statement: every figure, from one read of the events.
 
-Each returns a SELECT; ``weblog.weblog_report`` runs them and assembles the report.
+``report_query`` is a ``UNION ALL`` of the report's parts over the visits of
+``weblog_visits``; each row is ``part, rank, t1..t4, n1..n11`` (texts and counts, the
+unused ones NULL), so the report is one round trip. The period and ``top`` are bind
+parameters (``period_params``, ``PATHS_LISTED``): one statement serves every period.
+``weblog.weblog_report`` runs it and assembles the report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, collate, exists, func, or_, select
+from sqlalchemy import (
+    CTE,
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    FromClause,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    collate,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from automation.conditions import CUSTOMERS, EVENTS
 from automation.models import Product
-from automation.reports.period import Period
 from automation.reports.query import Query
-from automation.reports.weblog_events import PAGE_TYPES, WEB_TYPES, in_period, of_group, prop
+from automation.reports.weblog_events import PERIOD_START, WEB_TYPES
+from automation.reports.weblog_visits import PATH_LENGTH, visit_ctes
 
 PRODUCTS: Table = Product.__table__  # type: ignore[attr-defined]
 E = EVENTS.c
+TEXTS = 4  # t1..t4
+NUMBERS = 11  # n1..n11
+PATHS_LISTED: BindParameter[int] = bindparam("top", type_=Integer())  # main paths shown
 
 
-def totals_query(visits: Table) -> Query:
-    """Visits, page views, log-ins and (logged-in) people, in one row."""
-    v = visits.c
-    logged_in = v.logins > 0
+class Part(IntEnum):
+    """What a row of ``report_query`` holds."""
+
+    TOTALS = 0  # one row: n1..n11 as ``TOTALS`` names them
+    PATHS = 1  # t1..t3 the first pages, n1 visits; the ``top`` first
+    ARRIVALS = 2  # t1 utm_source, t2 banner; n1 visits, n2 people, n3 signed up, n4 bought
+    VIEWS = 3  # t1 content, t2 product, t3 product name, t4 category; n1 page views
+
+
+TOTALS = (
+    "visits",
+    "page_views",
+    "logins",
+    "visits_with_pages",
+    "customers",
+    "anonymous",
+    "logged_in_customers",
+    "logged_in_anonymous",
+    "new_customers",
+    "new_anonymous",
+    "group_customers",
+)
+
+
+def report_query(members: ColumnElement[bool] | None, dialect: str) -> CompoundSelect:
+    """Every figure of the report (the group's when ``members`` is given), as rows.
+
+    Its parameters: ``period_params(period)`` and ``top`` (how many paths).
+    """
+    ctes = visit_ctes(members, dialect)
+    people = _people(ctes.visits)
+    return union_all(
+        _totals(ctes.visits, people, members, dialect),
+        _paths(ctes.visits, dialect),
+        _arrivals(ctes.visits, dialect),
+        _views(ctes.viewed),
+    )
+
+
+def _row(part: Part, rank: Any, texts: Sequence[Any], numbers: Sequence[Any]) -> Query:
+    """A SELECT in the common row shape, unused columns NULL."""
+    t = [*texts, *(null(),) * (TEXTS - len(texts))]
+    n = [*numbers, *(null(),) * (NUMBERS - len(numbers))]
     return select(
+        literal(int(part), Integer).label("part"),
+        rank.label("rank"),
+        *(x.label(f"t{i}") for i, x in enumerate(t, 1)),
+        *(x.label(f"n{i}") for i, x in enumerate(n, 1)),
+    )
+
+
+def _people(visits: FromClause) -> CTE:
+    """One row per person seen (customer or anonymous visitor) and their log-ins.
+
+    In person order, so the first-time look-ups walk the events' index in its order.
+    """
+    v = visits.c
+    return (
+        select(v.cid, v.vid, func.max(v.logins).label("logins"))
+        .group_by(v.cid, v.vid)
+        .order_by(v.cid, v.vid)
+        .cte("people")
+    )
+
+
+def _totals(
+    visits: FromClause,
+    people: CTE,
+    members: ColumnElement[bool] | None,
+    dialect: str,
+) -> Query:
+    """Visits, page views, log-ins, people, first-time people and the group's size."""
+    v, p = visits.c, people.c
+    seen = select(
         func.count().label("visits"),
         func.sum(v.pages).label("page_views"),
         func.sum(v.logins).label("logins"),
-        func.count(func.distinct(v.cid)).label("customers"),
-        func.count(func.distinct(v.vid)).label("anonymous"),
-        func.count(func.distinct(case((logged_in, v.cid)))).label("logged_in_customers"),
-        func.count(func.distinct(case((logged_in, v.vid)))).label("logged_in_anonymous"),
         func.sum(case((v.pages > 0, 1), else_=0)).label("visits_with_pages"),
-    )
-
-
-def first_time_query(visits: Table, period: Period) -> Query:
-    """(customers, anonymous visitors) of the period with no web event before it."""
-    v = visits.c
-    earlier = [E.type.in_(WEB_TYPES), E.occurred_at < period.start_utc]
-    customers = select(v.cid).where(v.cid.is_not(None)).distinct().subquery()
-    anonymous = select(v.vid).where(v.vid.is_not(None)).distinct().subquery()
+    ).subquery("seen")
+    logged_in = p.logins > 0
+    who = select(
+        func.count(p.cid).label("customers"),
+        func.count(p.vid).label("anonymous"),
+        func.count(case((logged_in, p.cid))).label("logged_in_customers"),
+        func.count(case((logged_in, p.vid))).label("logged_in_anonymous"),
+    ).subquery("who")
+    earlier = [E.type.in_(WEB_TYPES), E.occurred_at < PERIOD_START]
+    # People with no web event before the period: one index probe each, through
+    # (customer_id, occurred_at) or the anonymous visitors' index, in the index's order.
+    known_customer = exists().where(E.customer_id == _plain(p.cid, dialect), *earlier)
     new_customers = (
-        select(func.count())
-        .select_from(customers)
-        .where(~exists().where(E.customer_id == customers.c.cid, *earlier))
+        select(func.count()).select_from(people).where(p.cid.is_not(None), ~known_customer)
     )
     new_anonymous = (
         select(func.count())
-        .select_from(anonymous)
-        .where(~exists().where(E.customer_id.is_(None), E.visitor_id == anonymous.c.vid, *earlier))
+        .select_from(people)
+        .where(
+            p.vid.is_not(None),
+            ~exists().where(
+                E.customer_id.is_(None), E.visitor_id == _plain(p.vid, dialect), *earlier
+            ),
+        )
     )
-    return select(new_customers.scalar_subquery(), new_anonymous.scalar_subquery())
+    group = (
+        null()
+        if members is None
+        else select(func.count()).select_from(CUSTOMERS).where(members).scalar_subquery()
+    )
+    return _row(
+        Part.TOTALS,
+        literal(0, Integer),
+        (),
+        (
+            *seen.c,
+            *who.c,
+            new_customers.scalar_subquery(),
+            new_anonymous.scalar_subquery(),
+            group,
+        ),
+    ).select_from(seen.join(who, true()))
 
 
-def paths_query(visits: Table, top: int, dialect: str) -> Query:
-    """The ``top`` most common first pages of visits that show one, with their visits."""
-    v = visits.c
-    n = func.count().label("n")
-    pages = (v.p1, v.p2, v.p3)
-    return (
-        select(*pages, n)
-        .where(v.pages > 0)
-        .group_by(*pages)
-        .order_by(n.desc(), *(_code_point(func.coalesce(p, ""), dialect) for p in pages))
-        .limit(top)
-    )
+def _plain(column: Any, dialect: str) -> Any:
+    """A person key back in the database's collation, so the events' index serves it."""
+    return collate(column, "default") if dialect == "postgresql" else column
 
 
 def _code_point(expr: Any, dialect: str) -> Any:
     """Text ordered as Python orders it, so ties break alike on both databases."""
-    return collate(expr, "C") if dialect == "postgresql" else expr
+    text = func.coalesce(expr, "")
+    return collate(text, "C") if dialect == "postgresql" else text
 
 
-def arrivals_query(visits: Table, period: Period, dialect: str) -> Query:
+def _paths(visits: FromClause, dialect: str) -> Query:
+    """The ``top`` most common first pages of visits that show one, with their visits."""
+    v = visits.c
+    pages = [getattr(v, f"p{n}") for n in range(1, PATH_LENGTH + 1)]
+    n = func.count()
+    ranked = (
+        select(
+            *pages,
+            n.label("n"),
+            func.row_number()
+            .over(order_by=(n.desc(), *(_code_point(p, dialect) for p in pages)))
+            .label("rank"),
+        )
+        .where(v.pages > 0)
+        .group_by(*pages)
+        .subquery("paths")
+    )
+    r = ranked.c
+    return _row(Part.PATHS, r.rank, (r.p1, r.p2, r.p3), (r.n,)).where(r.rank <= PATHS_LISTED)
+
+
+def _arrivals(visits: FromClause, dialect: str) -> Query:
     """Per (utm_source, banner): visits, people, and how many of them signed up / bought.
 
-    Sign-ups and purchases in the period are few: they are read once through the
-    (type, occurred_at) index and joined, rather than looked up per person.
+    A customer signed up / bought when their last sign-up / purchase in the period is
+    at or after their first visit arriving that way.
     """
     v = visits.c
+    first_at = func.min(v.started_at)
+
+    def after_arrival(last: Any) -> Any:
+        return case((and_(v.cid.is_not(None), func.max(last) >= first_at), 1), else_=0)
+
     people = (
         select(
             v.utm_source,
             v.banner,
-            v.cid,
-            v.vid,
-            func.min(v.started_at).label("first_at"),
             func.count().label("visits"),
+            after_arrival(v.signed_up_at).label("signed_up"),
+            after_arrival(v.bought_at).label("bought"),
         )
         .where(or_(v.utm_source.is_not(None), v.banner.is_not(None)))
         .group_by(v.utm_source, v.banner, v.cid, v.vid)
         .subquery("arrived")
     )
     a = people.c
-    moves = (
-        select(E.customer_id, E.type, E.occurred_at)
-        .where(*in_period(period, "signup", "policy_purchased"))
-        .subquery("moves")
-    )
-    m = moves.c
-
-    def after_arrival(event_type: str) -> Any:
-        return func.max(case((and_(m.type == event_type, m.occurred_at >= a.first_at), 1), else_=0))
-
-    person = (
-        select(
-            a.utm_source,
-            a.banner,
-            a.visits,
-            after_arrival("signup").label("signed_up"),
-            after_arrival("policy_purchased").label("bought"),
-        )
-        .select_from(people.outerjoin(moves, m.customer_id == a.cid))
-        .group_by(a.utm_source, a.banner, a.cid, a.vid, a.visits)
-        .subquery("became")
-    )
-    p = person.c
-    visit_count = func.sum(p.visits)
-    order = (_code_point(func.coalesce(k, ""), dialect) for k in (p.utm_source, p.banner))
-    return (
-        select(
-            p.utm_source,
-            p.banner,
-            visit_count,
-            func.count(),
-            func.sum(p.signed_up),
-            func.sum(p.bought),
-        )
-        .group_by(p.utm_source, p.banner)
-        .order_by(visit_count.desc(), *order)
-    )
+    visit_count = func.sum(a.visits)
+    order = (_code_point(k, dialect) for k in (a.utm_source, a.banner))
+    rank = func.row_number().over(order_by=(visit_count.desc(), *order))
+    return _row(
+        Part.ARRIVALS,
+        rank,
+        (a.utm_source, a.banner),
+        (visit_count, func.count(), func.sum(a.signed_up), func.sum(a.bought)),
+    ).group_by(a.utm_source, a.banner)
 
 
-def viewed_query(period: Period, members: ColumnElement[bool] | None) -> Query:
-    """Page views by (content, product, product name, category): a few hundred rows."""
-    product = prop("product")
-    named = (
-        select(
-            prop("content").label("content"),
-            product.label("product"),
-            PRODUCTS.c.name.label("name"),
-            func.coalesce(prop("category"), PRODUCTS.c.category).label("category"),
-        )
-        .select_from(EVENTS.outerjoin(PRODUCTS, PRODUCTS.c.product_code == product))
-        .where(*in_period(period, *PAGE_TYPES), *of_group(members))
-        .subquery("viewed")
-    )
-    c = named.c
-    return select(c.content, c.product, c.name, c.category, func.count()).group_by(
-        c.content, c.product, c.name, c.category
-    )
+def _views(viewed: FromClause) -> Query:
+    """Page views by (content, product, product name, category): a few hundred rows.
 
-
-def group_size_query(members: ColumnElement[bool]) -> Query:
-    """How many customers the group selects."""
-    return select(func.count()).select_from(CUSTOMERS).where(members)
+    Counted per (content, product, category) first, then named from the catalogue.
+    """
+    w = viewed.c
+    named = PRODUCTS.c
+    return _row(
+        Part.VIEWS,
+        literal(0, Integer),
+        (w.content, w.product, named.name, func.coalesce(w.category, named.category)),
+        (w.n,),
+    ).select_from(viewed.outerjoin(PRODUCTS, named.product_code == w.product))
