@@ -1,4 +1,5 @@
-"""Dependencies shared by routes: API-key scopes and the bounds of a row id."""
+"""Dependencies shared by routes: API-key scopes, the key holder's name, and the bounds
+of what a route takes (a row id, text without NUL)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 
-from automation.api.keys import TooManyAttempts, WrongScope, check_key
+from automation.api.keys import TooManyAttempts, WrongScope, check_key, key_name
 from automation.errors import AuthError
 from automation.models import Scope
 
@@ -15,6 +16,8 @@ from automation.models import Scope
 # it failed (SQLite: "Python int too large"), so it is refused with the bound.
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id, 1 to 2147483647")]
+# A pattern for text a route stores or filters by: PostgreSQL text cannot hold NUL.
+NO_NUL = r"^[^\x00]*$"
 
 
 def require(*scopes: Scope) -> Callable[..., str]:
@@ -45,3 +48,23 @@ AgentKey = Annotated[str, Depends(require(Scope.AGENT))]
 EventsKey = Annotated[str, Depends(require(Scope.INGEST, Scope.SYSTEM))]
 # The SMS gateway's reports: tied to messages we sent, so the site's key or a system key.
 GatewayKey = Annotated[str, Depends(require(Scope.INGEST, Scope.SYSTEM))]
+
+
+def named(*scopes: Scope) -> Callable[..., str]:
+    """Like :func:`require`, but answers with the key's name: the agent or operator the
+    key stands for (a rotated key with the same name is the same person)."""
+    check = require(*scopes)
+
+    def _name(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
+        check(request, x_api_key)
+        try:
+            return key_name(x_api_key)
+        except AuthError as exc:
+            raise HTTPException(401, detail=str(exc)) from None
+
+    return _name
+
+
+# The agent working the call-center queue; the operator resolving reviews and pauses.
+AgentName = Annotated[str, Depends(named(Scope.AGENT))]
+OperatorName = Annotated[str, Depends(named(Scope.ADMIN))]

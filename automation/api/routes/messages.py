@@ -11,28 +11,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from automation import clock
-from automation.api.deps import AdminKey, RowId
-from automation.api.keys import key_name
+from automation.api.deps import NO_NUL, OperatorName, RowId
 from automation.delivery import pause, review
-from automation.errors import AuthError, ValidationError
+from automation.errors import ValidationError
 
 router = APIRouter(tags=["operations"])
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 
 
-def current_operator(_scope: AdminKey, x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The calling key's name, recorded as who resolved or paused."""
-    try:
-        return key_name(x_api_key)
-    except AuthError as exc:
-        raise HTTPException(401, detail=str(exc)) from None
-
-
-Operator = Annotated[str, Depends(current_operator)]
+Operator = OperatorName
 
 
 class ResolveIn(BaseModel):

@@ -13,29 +13,19 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from automation import clock
-from automation.api.deps import AgentKey, RowId
-from automation.api.keys import key_name
+from automation.api.deps import NO_NUL, AgentName, RowId
 from automation.delivery import call_center
 from automation.delivery.call_center import InvalidChoice, TaskConflict, TaskView, UnknownTask
-from automation.errors import AuthError
 from automation.worker.process import process_events
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
-def current_agent(_scope: AgentKey, x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The calling key's name (``AgentKey`` has checked the key and its scope)."""
-    try:
-        return key_name(x_api_key)
-    except AuthError as exc:
-        raise HTTPException(401, detail=str(exc)) from None
-
-
-Agent = Annotated[str, Depends(current_agent)]
+Agent = AgentName
 
 
 class OutcomeIn(BaseModel):
@@ -53,10 +43,6 @@ class OutcomeIn(BaseModel):
         if value is not None and "\x00" in value:
             raise ValueError("must not contain a NUL character")
         return value
-
-
-# A filter of the queue: PostgreSQL text cannot hold NUL, and no queue or status has one.
-NO_NUL = r"^[^\x00]*$"
 
 
 @router.get("")
