@@ -32,6 +32,7 @@ from automation.events.catalog import (
     unsubscribed,
 )
 from automation.events.ingest import ingest
+from automation.events.limits import json_kind
 from automation.events.schema import MAX_FUTURE, EventIn
 from automation.models import Event, Message
 
@@ -297,7 +298,7 @@ def _text_problem(name: str, value: Any, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        return f"{name} must be a string, not {_json_kind(value)}"
+        return f"{name} must be a string, not {json_kind(value)}"
     if "\x00" in value:
         return f"{name} must not contain a NUL character"
     if len(value) > limit:
@@ -310,16 +311,6 @@ def _provider_problem(value: Any) -> str | None:
         return None
     problem = _text_problem("provider_id", value, 200)
     return problem and problem.replace("a string,", "a string or a number,")
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, dict):
-        return "an object"
-    return "an array" if isinstance(value, list) else type(value).__name__
 
 
 def _reported_at(value: Any, now: datetime) -> datetime | str:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Table
 
 from automation import clock
-from automation.events.limits import bad_text, check_properties, escaped
+from automation.events.limits import bad_text, check_properties, escaped, json_kind
 from automation.events.schema import OPTIONAL_TYPED
 from automation.models import CONSENT_KINDS, Customer, Policy, Product
 
@@ -67,16 +67,6 @@ def _shown(value: Any) -> str:
     return escaped(text if len(text) <= 40 else text[:37] + "...")  # printable as a reason
 
 
-def _kind_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, dict) else type(value).__name__
-
-
 def text(limit: int) -> Parser:
     """A string (a JSON number is taken as its text) of at most ``limit`` characters."""
 
@@ -84,7 +74,7 @@ def text(limit: int) -> Parser:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            raise RowError(f"{name} must be text, not {_kind_of(value)}")
+            raise RowError(f"{name} must be text, not {json_kind(value)}")
         value = value.strip()
         if len(value) > limit:
             raise RowError(f"{name} is longer than {limit} characters")
@@ -168,7 +158,7 @@ def tags(name: str, value: Any) -> list[str]:
     elif isinstance(value, list):
         items = value
     else:
-        raise RowError(f"{name} must be ';'-separated text or an array, not {_kind_of(value)}")
+        raise RowError(f"{name} must be ';'-separated text or an array, not {json_kind(value)}")
     if not all(isinstance(item, str) for item in items):
         raise RowError(f"{name} must hold text only")
     for item in items:
