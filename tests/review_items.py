@@ -17,7 +17,13 @@ from automation.delivery.deliver import deliver
 from automation.models import Message
 
 
-def queued_message(key: str = "m1", channel: str = "email", template: str = "welcome") -> int:
+def queued_message(
+    key: str = "m1",
+    channel: str = "email",
+    template: str | None = "welcome",
+    journey: str = "welcome",
+    **payload: Any,
+) -> int:
     """A queued message to customer C1; its id."""
     with session_scope() as s:
         message = Message(
@@ -25,7 +31,8 @@ def queued_message(key: str = "m1", channel: str = "email", template: str = "wel
             customer_id="C1",
             channel=channel,
             template=template,
-            journey_id="welcome",
+            journey_id=journey,
+            payload=payload,
         )
         s.add(message)
         s.flush()

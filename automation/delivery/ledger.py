@@ -41,18 +41,7 @@ COUNTED = (S.SENT.value, S.SENDING.value)
 
 def claim(conn: Connection, message_id: int, now: datetime) -> bool:
     """Take a message for delivery if it is waiting and its time has come."""
-    m = _messages
-    claimed = conn.execute(
-        update(m)
-        .where(
-            m.c.id == message_id,
-            m.c.status.in_((S.QUEUED.value, S.DEFERRED.value)),
-            or_(m.c.deliver_after.is_(None), m.c.deliver_after <= now),
-        )
-        .values(status=S.SENDING.value, attempts=m.c.attempts + 1, updated_at=now)
-        .returning(m.c.id)
-    ).first()
-    return claimed is not None
+    return bool(claim_many(conn, [message_id], now))
 
 
 def claim_many(conn: Connection, message_ids: list[int], now: datetime) -> list[int]:

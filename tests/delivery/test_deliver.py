@@ -28,6 +28,7 @@ from automation.delivery.backlog import relay_messages
 from automation.delivery.deliver import deliver
 from automation.models import CallTask, Customer, Event, Message
 from tests.journey_world import World
+from tests.review_items import message_row, queued_message
 
 SEOUL = "Asia/Seoul"
 
@@ -119,26 +120,10 @@ def _world(**customer: Any) -> World:
 def _message(
     channel: str, template: str | None, key: str = "m1", journey: str = "test", **payload: Any
 ) -> int:
-    with session_scope() as s:
-        message = Message(
-            idempotency_key=key,
-            customer_id="C1",
-            channel=channel,
-            template=template,
-            journey_id=journey,
-            payload=payload,
-        )
-        s.add(message)
-        s.flush()
-        assert message.id is not None
-        return message.id
+    return queued_message(key, channel, template, journey, **payload)
 
 
-def _row(message_id: int) -> Message:
-    with session_scope() as s:
-        row = s.get(Message, message_id)
-        assert row is not None
-        return row
+_row = message_row
 
 
 def test_an_email_is_sent_once_with_its_legal_headers(database: str, smtp: Callable) -> None:
