@@ -11,12 +11,14 @@ the channels the night rule covers (``NIGHT_CHANNELS``) and the caps per channel
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from automation.channels.email import build_email
 from automation.channels.email_template import FILES as EMAIL_FILES
 from automation.channels.email_template import RenderedEmail, render_email
+from automation.channels.futures import done
 from automation.channels.sms import OutgoingSms, get_gateway
 from automation.channels.sms_template import FILES as SMS_FILES
 from automation.channels.sms_template import RenderedSms, render_sms
@@ -32,14 +34,15 @@ class Render(Protocol):
 
 
 class Send(Protocol):
-    """Hands a rendered message to its transport; returns the transport's id for it.
-
-    Raises ``TransientDeliveryError`` (try again later) or ``PermanentDeliveryError``.
+    """Starts handing a rendered message to its transport. The future gives the
+    transport's id for it, or raises ``TransientDeliveryError`` (try again later) or
+    ``PermanentDeliveryError``; a message that cannot be built raises them at once.
+    Several started sends travel together (the SMTP pool's connections).
     """
 
     def __call__(
         self, rendered: Rendered, *, to: str, message_id: int, message_key: str
-    ) -> str: ...
+    ) -> Future[str]: ...
 
 
 class Block(NamedTuple):
@@ -73,19 +76,20 @@ class Channel:
             raise ValueError(f"channel {self.name}: either a transport or an agent task")
 
 
-def _send_email(rendered: Rendered, *, to: str, message_id: int, message_key: str) -> str:
+def _send_email(rendered: Rendered, *, to: str, message_id: int, message_key: str) -> Future[str]:
     """Build the MIME mail and hand it to the SMTP sender (or the ``.eml`` sink)."""
     if not isinstance(rendered, RenderedEmail):
         raise TypeError(f"an e-mail sends a RenderedEmail, not {type(rendered).__name__}")
     mail = build_email(rendered, to=to, message_id=message_id, message_key=message_key)
-    return get_sender().send_sync(mail)
+    return get_sender().submit(mail)
 
 
-def _send_sms(rendered: Rendered, *, to: str, message_id: int, message_key: str) -> str:
-    """Hand the SMS to the gateway of ``SMS_URL``."""
+def _send_sms(rendered: Rendered, *, to: str, message_id: int, message_key: str) -> Future[str]:
+    """Hand the SMS to the gateway of ``SMS_URL`` (in this thread: the future is done)."""
     if not isinstance(rendered, RenderedSms):
         raise TypeError(f"an SMS sends a RenderedSms, not {type(rendered).__name__}")
-    return get_gateway().send(OutgoingSms.of(rendered, to=to, message_key=message_key))
+    sms = OutgoingSms.of(rendered, to=to, message_key=message_key)
+    return done(lambda: get_gateway().send(sms))
 
 
 EMAIL = Channel(

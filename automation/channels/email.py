@@ -8,27 +8,29 @@ unsubscribe headers on every mail, and a ``Reply-To`` a customer's answer reache
 so a re-send of the same message is recognisable as such. With a DKIM key configured
 the finished mail is signed (``signing.py``).
 
-``List-Unsubscribe`` and ``X-Automation-Message`` are stored raw and the message's
-policy never refolds raw values: the standard folding turns a token longer than a line
-into RFC 2047 encoded words, and a mail client cannot read a URL spelled that way.
-Send these messages with :mod:`automation.channels.smtp`, which serialises them with
-their own policy (aiosmtplib's ``send_message`` would refold).
+The mail is written as it goes on the wire (``mail.py``), not built with
+``EmailMessage``: that took 3.3 ms a mail, more than sending it. Each header is folded
+here, once: the standard refolding would turn a token longer than a line (the
+``List-Unsubscribe`` URL, ``X-Automation-Message``) into RFC 2047 encoded words, which a
+mail client cannot read as a URL; names in ``From`` and ``Reply-To`` and a non-ASCII
+subject are encoded words written by the standard library's own folding.
 """
 
 from __future__ import annotations
 
 import email.errors
 import email.policy
+import functools
 import hashlib
 import re
 from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime
 
 from automation import clock
 from automation.channels.email_template import RenderedEmail
 from automation.channels.errors import AddressError
+from automation.channels.mail import OutgoingMail, multipart_alternative
 from automation.channels.signing import sign
 from automation.channels.variables import sender
 from automation.config import get_settings
@@ -41,7 +43,7 @@ POLICY = email.policy.default.clone(refold_source="none")
 
 def build_email(
     rendered: RenderedEmail, *, to: str, message_id: int, message_key: str
-) -> EmailMessage:
+) -> OutgoingMail:
     """The e-mail to send for one message.
 
     Parameters:
@@ -58,22 +60,36 @@ def build_email(
     base = get_settings().public_url.rstrip("/")
     if not _HEADER_VALUE.fullmatch(message_key):
         raise ValueError(f"a message key is printable ASCII, not {message_key!r}")
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = Address(who["name"], addr_spec=who["address"])
-    msg["Reply-To"] = Address(who["name"], addr_spec=who["reply_to"])
-    msg["To"] = recipient(to)
-    msg.set_raw("Subject", subject_header(rendered.subject))
-    msg["Date"] = format_datetime(clock.local())  # +0900, as Korean mail reads
-    msg["Message-ID"] = message_id_header(message_key, who["address"])
+    address = recipient(to).addr_spec
     unsubscribe = tokens.unsubscribe_url(message_id, base)
-    msg.set_raw("List-Unsubscribe", f"<{unsubscribe}>,\n <{unsubscribe_mailto(message_id)}>")
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_raw("X-Automation-Message", message_key)
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
+    boundary = f"=_{hashlib.sha256(f'boundary:{message_key}'.encode()).hexdigest()[:32]}"
+    headers = (
+        ("From", address_header("From", who["name"], who["address"])),
+        ("Reply-To", address_header("Reply-To", who["name"], who["reply_to"])),
+        ("To", address),
+        ("Subject", subject_header(rendered.subject)),
+        ("Date", format_datetime(clock.local())),  # +0900, as Korean mail reads
+        ("Message-ID", message_id_header(message_key, who["address"])),
+        ("List-Unsubscribe", f"<{unsubscribe}>,\n <{unsubscribe_mailto(message_id)}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("X-Automation-Message", message_key),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", f'multipart/alternative;\n boundary="{boundary}"'),
+    )
     html = tracked_html(rendered.html, message_id, base)
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
-    sign(msg)  # last: a header added after the signature could break it
-    return msg
+    body = multipart_alternative(boundary, (("text/plain", rendered.text), ("text/html", html)))
+    bounce = get_settings().bounce_address or who["address"]
+    mail = OutgoingMail(bounce, (address,), headers, body)
+    return sign(mail)  # last: a header added after the signature could break it
+
+
+@functools.lru_cache(maxsize=16)
+def address_header(name: str, display_name: str, address: str) -> str:
+    """``display_name <address>`` as a header value: a Korean name in an RFC 2047
+    encoded word, folded as ``email.policy.default`` folds it."""
+    parsed = POLICY.header_store_parse(name, Address(display_name, addr_spec=address))
+    folded = POLICY.fold(*parsed)
+    return folded[len(name) + 2 :].rstrip("\n")
 
 
 def subject_header(subject: str) -> str:

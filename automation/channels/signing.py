@@ -7,8 +7,8 @@ receiver finds the public key in DNS at ``<selector>._domainkey.<domain>``.
 The signature covers the headers a reader sees or a mailbox acts on (:data:`SIGNED`)
 and the body, canonicalised relaxed/relaxed so a relay that refolds a header or
 re-encodes line ends does not break it. It is computed over the bytes the SMTP sender
-puts on the wire (CRLF line ends) and added as a raw header, which the message's
-policy never refolds (see ``email.py``): nothing may change the mail after signing.
+puts on the wire (CRLF line ends) and added on top as written (``mail.py`` never
+refolds a header): nothing may change the mail after signing.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
 import dkim
 from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 
 from automation.channels.errors import TransientDeliveryError
+from automation.channels.mail import OutgoingMail
 from automation.config import get_settings
 from automation.errors import ConfigError
 
@@ -51,18 +51,16 @@ class Signer:
     domain: str
     key: bytes = field(repr=False)
 
-    def sign(self, msg: EmailMessage) -> None:
-        """Add a ``DKIM-Signature`` header to ``msg``.
+    def sign(self, mail: OutgoingMail) -> OutgoingMail:
+        """``mail`` with a ``DKIM-Signature`` header on top.
 
         Raises:
             TransientDeliveryError: dkimpy refused the message or the key.
         """
-        # Serialising also fixes the multipart boundary, so every later copy is the same.
-        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
-        headers = [name.encode() for name in SIGNED if name in msg]
+        headers = [name.encode() for name in SIGNED if name in mail]
         try:
             header = dkim.sign(
-                data,
+                mail.as_bytes(linesep="\r\n"),
                 self.selector.encode(),
                 self.domain.encode(),
                 self.key,
@@ -72,7 +70,7 @@ class Signer:
         except dkim.DKIMException as exc:
             raise TransientDeliveryError(f"DKIM signing failed: {exc}") from None
         name, _, value = header.decode("ascii").partition(":")
-        msg.set_raw(name, value.strip().replace("\r\n", "\n"))
+        return mail.with_first(name, value.strip().replace("\r\n", "\n"))
 
 
 def signer() -> Signer | None:
@@ -89,8 +87,8 @@ def signer() -> Signer | None:
     return _load(settings.dkim_private_key, settings.dkim_selector, domain)
 
 
-def sign(msg: EmailMessage) -> None:
-    """Sign ``msg`` if DKIM is configured; else leave it as it is.
+def sign(mail: OutgoingMail) -> OutgoingMail:
+    """``mail`` signed if DKIM is configured; else ``mail`` as it is.
 
     Raises:
         TransientDeliveryError: the key is unusable; our configuration, not the
@@ -100,8 +98,7 @@ def sign(msg: EmailMessage) -> None:
         found = signer()
     except ConfigError as exc:
         raise TransientDeliveryError(str(exc)) from None
-    if found is not None:
-        found.sign(msg)
+    return mail if found is None else found.sign(mail)
 
 
 @functools.lru_cache(maxsize=4)

@@ -31,19 +31,19 @@ import threading
 import time
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from aiosmtplib.email import extract_recipients, extract_sender
 
 from automation.channels.errors import (
     DeliveryError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from automation.channels.futures import done
+from automation.channels.mail import OutgoingMail
 from automation.channels.outbox import file_stem, write_atomic
 from automation.channels.smtp_session import open_session, reset, transact
 from automation.config import get_settings
@@ -58,9 +58,11 @@ _TRUE = {"1", "true", "yes", "on"}
 class Sender(Protocol):
     """Hands an e-mail over; returns the server's answer (often with a queue id)."""
 
-    async def send(self, msg: EmailMessage) -> str: ...
+    async def send(self, mail: OutgoingMail) -> str: ...
 
-    def send_sync(self, msg: EmailMessage) -> str: ...
+    def send_sync(self, mail: OutgoingMail) -> str: ...
+
+    def submit(self, mail: OutgoingMail) -> Future[str]: ...
 
     def close(self) -> None: ...
 
@@ -135,8 +137,8 @@ class SmtpSender:
         """A sender for an ``smtp://`` or ``smtps://`` URL."""
         return cls(SmtpConfig.from_url(url))
 
-    async def send(self, msg: EmailMessage) -> str:
-        """Send ``msg`` from any event loop.
+    async def send(self, mail: OutgoingMail) -> str:
+        """Send ``mail`` from any event loop.
 
         Returns:
             The server's answer to the data, e.g. ``2.0.0 Ok: queued as 4Fx1``.
@@ -144,7 +146,7 @@ class SmtpSender:
         Raises:
             TransientDeliveryError, PermanentDeliveryError: see the module.
         """
-        future = self._submit(msg)
+        future = self._submit(mail)
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
@@ -153,12 +155,18 @@ class SmtpSender:
                 raise  # our caller was cancelled, not the send
             raise TransientDeliveryError("the SMTP sender was closed mid-send") from None
 
-    def send_sync(self, msg: EmailMessage) -> str:
-        """Send ``msg`` from any thread (a Dramatiq actor); blocks until answered."""
+    def send_sync(self, mail: OutgoingMail) -> str:
+        """Send ``mail`` from any thread (a Dramatiq actor); blocks until answered."""
         try:
-            return self._submit(msg).result()
+            return self._submit(mail).result()
         except CancelledError:
             raise TransientDeliveryError("the SMTP sender was closed mid-send") from None
+
+    def submit(self, mail: OutgoingMail) -> Future[str]:
+        """Start sending ``mail`` from any thread; the future gives the answer. Several
+        submitted mails go out together over the pool's connections. A mail that
+        cannot be serialised raises here; a cancelled future means the sender closed."""
+        return self._submit(mail)
 
     def close(self) -> None:
         """Let sends under way finish (for up to one timeout), say QUIT on pooled
@@ -176,10 +184,10 @@ class SmtpSender:
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
 
-    def _submit(self, msg: EmailMessage) -> Future[str]:
+    def _submit(self, mail: OutgoingMail) -> Future[str]:
         # Serialised in the caller's thread: errors surface there and the shared loop
         # only does I/O.
-        envelope = _envelope(msg)
+        envelope = _envelope(mail)
         return asyncio.run_coroutine_threadsafe(self._deliver(*envelope), self._running_loop())
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
@@ -266,14 +274,10 @@ async def _answers(client: aiosmtplib.SMTP) -> bool:
     return True
 
 
-def _envelope(msg: EmailMessage) -> tuple[str, list[str], bytes]:
-    # Serialised with the message's own policy (see automation.channels.email: it keeps
-    # List-Unsubscribe readable); bounces go to BOUNCE_ADDRESS, else the From address.
-    bounce = get_settings().bounce_address or extract_sender(msg)
-    recipients = extract_recipients(msg)
-    if not bounce or not recipients:
-        raise PermanentDeliveryError("the message has no From or no recipient")
-    return str(bounce), recipients, msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+def _envelope(mail: OutgoingMail) -> tuple[str, list[str], bytes]:
+    if not mail.envelope_from or not mail.recipients:
+        raise PermanentDeliveryError("the message has no sender or no recipient")
+    return mail.envelope_from, list(mail.recipients), mail.as_bytes(linesep="\r\n")
 
 
 class SinkSender:
@@ -282,19 +286,23 @@ class SinkSender:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, msg: EmailMessage) -> str:
+    async def send(self, mail: OutgoingMail) -> str:
         """As :meth:`send_sync` (a small local write)."""
-        return self.send_sync(msg)
+        return self.send_sync(mail)
 
-    def send_sync(self, msg: EmailMessage) -> str:
-        """Write ``msg``; returns ``sink:<file name>``."""
-        key = str(msg.get("X-Automation-Message") or msg.get("Message-ID") or "")
+    def send_sync(self, mail: OutgoingMail) -> str:
+        """Write ``mail``; returns ``sink:<file name>``."""
+        key = str(mail.get("X-Automation-Message") or mail.get("Message-ID") or "")
         if not key:
             raise PermanentDeliveryError("the sink needs an X-Automation-Message header")
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{file_stem(key)}.eml"
-        write_atomic(self.directory / name, msg.as_bytes())
+        write_atomic(self.directory / name, mail.as_bytes())
         return f"sink:{name}"
+
+    def submit(self, mail: OutgoingMail) -> Future[str]:
+        """As :meth:`send_sync`, in this thread; the future is done."""
+        return done(lambda: self.send_sync(mail))
 
     def close(self) -> None:
         """Nothing to release."""

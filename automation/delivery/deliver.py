@@ -3,20 +3,22 @@ one transaction for a batch), hand each to its channel, record what happened. Th
 code that talks to the channels, and only through their declarations
 (``channels/base.py``).
 
-The send itself is outside any transaction; the batch's ``sent`` records are one
-statement right after its sends (see ``ledger.py`` for the crash window between the
-two), and its ``email_sent`` events go to ingest together. A message whose channel is
-paused is released unattempted (``pause.py``), also when a failure of this batch paused
-it; a failed send is recorded by what it means (``failures.py``).
+The send itself is outside any transaction, and a batch's sends travel together
+(``_Batch``). The batch's ``sent`` records are one statement right after its sends (see
+``ledger.py`` for the crash window between the two), and its ``email_sent`` events go
+to ingest together. A message whose channel is paused is released unattempted
+(``pause.py``), also when a failure of this batch paused it; a failed send is recorded
+by what it means (``failures.py``).
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, CancelledError, Future, wait
 from datetime import datetime
 
 from automation import clock
-from automation.channels.errors import DeliveryError
+from automation.channels.errors import DeliveryError, TransientDeliveryError
 from automation.db import get_engine, session_scope
 from automation.delivery import ledger, pause
 from automation.delivery.failures import failed, hold
@@ -28,6 +30,7 @@ from automation.models import Message, MessageStatus
 
 log = logging.getLogger(__name__)
 S = MessageStatus
+IN_FLIGHT = 8  # sends under way per batch: the SMTP pool's 4 connections, and the next 4
 
 
 def deliver(message_id: int) -> ledger.Outcome:
@@ -58,44 +61,93 @@ def deliver_many(message_ids: list[int]) -> list[ledger.Outcome]:
 def _deliver_batch(message_ids: list[int]) -> list[ledger.Outcome]:
     now = clock.now()
     prepared = prepare(message_ids, now)
-    outcomes = prepared.outcomes
-    sent: list[ledger.Settle] = []
-    events: list[EventIn] = []
-    paused: dict[str, pause.Pause] = {}
+    batch = _Batch(prepared.outcomes, now)
     for work in prepared.works:
-        mid = work.message_id
-        held = paused.get(work.channel.name)
-        if held is not None:  # a failure of this batch paused it: not attempted
-            with session_scope() as session:
-                reason = hold(session.connection(), mid, held, now)
-            outcomes[mid] = ledger.Outcome(mid, S.DEFERRED.value, reason)
-            continue
-        try:
-            provider_id = _send(work)
-        except DeliveryError as exc:
-            outcomes[mid] = failed(mid, work.channel, work.message.attempts, exc, now)
-            if (found := _pause_of(work.channel.name, now)) is not None:
-                paused[work.channel.name] = found
-            continue
-        except Exception as exc:  # a bug: left 'sending', so never sent twice
-            log.exception("message %s: delivery failed", mid)
-            outcomes[mid] = ledger.Outcome(mid, "error", f"{type(exc).__name__}")
-            continue
-        sent.append(ledger.Settle(mid, S.SENT, provider_id=provider_id))
-        outcomes[mid] = ledger.Outcome(mid, S.SENT.value)
-        if work.channel.records_sent:
-            events.append(sent_event(work.message))
-    if sent:
+        batch.send(work)
+    batch.finish()
+    if batch.sent:
         # One statement for the batch's sends; a worker dying before it leaves them
         # 'sending', for review (ledger.py's crash window).
         with session_scope() as session:
-            ledger.settle_many(session.connection(), sent, clock.now())
-    if events:
-        ingest(events, source="delivery")
-    return [outcomes.get(i) or ledger.Outcome(i, "skipped") for i in message_ids]
+            ledger.settle_many(session.connection(), batch.sent, clock.now())
+    if batch.events:
+        ingest(batch.events, source="delivery")
+    return [batch.outcomes.get(i) or ledger.Outcome(i, "skipped") for i in message_ids]
 
 
-def _send(work: Work) -> str:
+class _Batch:
+    """A batch's sends, up to :data:`IN_FLIGHT` at a time over the channel's pooled
+    connections. A channel's first send in the batch goes alone: if it pauses the
+    channel (a sender-side failure, such as a revoked credential), the rest are held
+    unattempted instead of failing with it. A later failure that pauses it holds what
+    is not started yet; sends already under way finish and are recorded."""
+
+    def __init__(self, outcomes: dict[int, ledger.Outcome], now: datetime) -> None:
+        self.outcomes = outcomes
+        self.now = now
+        self.sent: list[ledger.Settle] = []
+        self.events: list[EventIn] = []
+        self.paused: dict[str, pause.Pause] = {}
+        self.tried: set[str] = set()  # channels whose first send has answered
+        self.running: dict[Future[str], Work] = {}
+
+    def send(self, work: Work) -> None:
+        """Start ``work``'s send, or hold it when its channel is paused."""
+        while len(self.running) >= IN_FLIGHT:
+            self._collect(FIRST_COMPLETED)
+        held = self.paused.get(work.channel.name)
+        if held is not None:
+            with session_scope() as session:
+                reason = hold(session.connection(), work.message_id, held, self.now)
+            self.outcomes[work.message_id] = ledger.Outcome(
+                work.message_id, S.DEFERRED.value, reason
+            )
+            return
+        try:
+            future = _start(work)
+        except Exception as exc:  # the message could not be built: as a failed send
+            self._record(work, exc)
+            return
+        self.running[future] = work
+        if work.channel.name not in self.tried:
+            self.tried.add(work.channel.name)
+            self.finish()
+
+    def finish(self) -> None:
+        """Wait for every send under way and record it."""
+        while self.running:
+            self._collect(ALL_COMPLETED)
+
+    def _collect(self, until: str) -> None:
+        finished, _ = wait(list(self.running), return_when=until)
+        for future in finished:
+            work = self.running.pop(future)
+            try:
+                provider_id = future.result()
+            except CancelledError:
+                self._record(work, TransientDeliveryError("the sender closed mid-send"))
+            except Exception as exc:
+                self._record(work, exc)
+            else:
+                self._record(work, provider_id)
+
+    def _record(self, work: Work, result: str | BaseException) -> None:
+        mid = work.message_id
+        if isinstance(result, DeliveryError):
+            self.outcomes[mid] = failed(mid, work.channel, work.message.attempts, result, self.now)
+            if (found := _pause_of(work.channel.name, self.now)) is not None:
+                self.paused[work.channel.name] = found
+        elif isinstance(result, BaseException):  # a bug: left 'sending', never sent twice
+            log.error("message %s: delivery failed", mid, exc_info=result)
+            self.outcomes[mid] = ledger.Outcome(mid, "error", f"{type(result).__name__}")
+        else:
+            self.sent.append(ledger.Settle(mid, S.SENT, provider_id=result))
+            self.outcomes[mid] = ledger.Outcome(mid, S.SENT.value)
+            if work.channel.records_sent:
+                self.events.append(sent_event(work.message))
+
+
+def _start(work: Work) -> Future[str]:
     assert work.channel.send is not None
     return work.channel.send(
         work.rendered,

@@ -9,7 +9,6 @@ import re
 import secrets
 import socket
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from aiosmtpd.controller import Controller
 from automation.channels.email import build_email
 from automation.channels.email_template import render_email
 from automation.channels.errors import TransientDeliveryError
+from automation.channels.mail import OutgoingMail
 from automation.channels.signing import signer
 from automation.channels.smtp import SmtpSender, close_senders, get_sender
 from automation.channels.templates import sample_context
@@ -128,7 +128,7 @@ def dns_for(public: bytes, asked: list[bytes] | None = None) -> Any:
     return lookup
 
 
-def _mail(template: str = "product_recommendation", message_id: int = 7) -> EmailMessage:
+def _mail(template: str = "product_recommendation", message_id: int = 7) -> OutgoingMail:
     context = sample_context("email")
     context["message"] = {"id": message_id, "key": f"enrollment:1:1:{message_id}"}
     return build_email(
@@ -148,7 +148,7 @@ class Collect:
         return "250 2.0.0 Ok: queued"
 
 
-def _over_smtp(msg: EmailMessage) -> bytes:
+def _over_smtp(msg: OutgoingMail) -> bytes:
     """The bytes a relay receives from our SMTP sender."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -33,6 +33,7 @@ from automation.channels.errors import (
     Stage,
     TransientDeliveryError,
 )
+from automation.channels.mail import OutgoingMail
 from automation.channels.smtp import SinkSender, SmtpConfig, SmtpSender, close_senders, get_sender
 from automation.channels.templates import sample_context
 from automation.config import reset_settings
@@ -110,7 +111,7 @@ def senders() -> Iterator[Callable[[str], SmtpSender]]:
         sender.close()
 
 
-def _mail(template: str = "product_recommendation", message_id: int = 7) -> EmailMessage:
+def _mail(template: str = "product_recommendation", message_id: int = 7) -> OutgoingMail:
     context = sample_context("email")
     context["message"] = {"id": message_id, "key": f"enrollment:1:1:{message_id}"}
     rendered = render_email(template, context)

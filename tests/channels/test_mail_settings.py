@@ -3,6 +3,8 @@ the links open (``SITE_URL``; never the engine's own ``PUBLIC_URL``)."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import re
 from email.message import EmailMessage
@@ -20,14 +22,18 @@ PUBLIC = "https://crm.example.com"
 
 
 def _mail(template: str = "welcome", message_id: int = 5) -> EmailMessage:
+    """The mail as a reader's client parses it from the bytes sent."""
     context = sample_context("email")
     context["message"] = {"id": message_id, "key": f"k:{message_id}"}
-    return build_email(
+    built = build_email(
         render_email(template, context),
         to="gildong.hong@example.com",
         message_id=message_id,
         message_key=f"k:{message_id}",
     )
+    parsed = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def _body(msg: EmailMessage, kind: str) -> str:

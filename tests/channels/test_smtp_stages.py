@@ -5,7 +5,6 @@ stage with a chosen reply."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from email.message import EmailMessage
 
 import pytest
 
@@ -19,6 +18,7 @@ from automation.channels.errors import (
     TransientSmtpFailure,
     enhanced_code,
 )
+from automation.channels.mail import OutgoingMail
 from automation.channels.smtp import SmtpSender, close_senders
 from automation.channels.smtp_session import failure
 from automation.channels.templates import sample_context
@@ -42,7 +42,7 @@ def senders() -> Iterator[Callable[[str], SmtpSender]]:
     close_senders()
 
 
-def _mail(to: str = "gildong.hong@example.com") -> EmailMessage:
+def _mail(to: str = "gildong.hong@example.com") -> OutgoingMail:
     rendered = render_email("welcome", sample_context("email"))
     return build_email(rendered, to=to, message_id=7, message_key="enrollment:1:1:7")
 
