@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, select, update
 
 from automation import clock
 from automation.db import get_engine
-from automation.db.sql import chunks
+from automation.db.sql import among, chunks
 from automation.events import catalog
 from automation.events.ingest import ingest
 from automation.models import Enrollment, Journey, Timer
@@ -30,7 +30,8 @@ def fire_due_timers(now: datetime | None = None) -> int:
             ingest([catalog.timer_due(*row) for row in part], source="scheduler")
             with get_engine().begin() as conn:
                 ids = [timer_id for timer_id, _, _ in part]
-                conn.execute(update(_timers).where(_timers.c.id.in_(ids)).values(fired_at=at))
+                fired = among(conn.dialect.name, _timers.c.id, ids, BigInteger)
+                conn.execute(update(_timers).where(fired).values(fired_at=at))
             total += len(part)
     return total
 
