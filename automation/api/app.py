@@ -8,6 +8,7 @@ from automation import __version__
 from automation.api.limits import BodyLimit
 from automation.api.logs import mask_access_log
 from automation.api.routes import events, health, messages, reports, sms, tasks, tracking
+from automation.console.routes import install as install_console
 
 
 def create_app() -> FastAPI:
@@ -27,4 +28,5 @@ def create_app() -> FastAPI:
     app.include_router(reports.router)
     app.include_router(sms.router)
     app.include_router(messages.router)
+    install_console(app)
     return app

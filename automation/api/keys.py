@@ -20,11 +20,11 @@ from sqlmodel import col, select
 
 from automation import clock
 from automation.api.keycache import TtlLru
-from automation.api.throttle import FailureBuckets
 from automation.config import get_settings
 from automation.db import session_scope
 from automation.errors import AuthError, NotFound, ValidationError
 from automation.models import ApiKey, Scope
+from automation.throttle import FailureBuckets
 
 KNOWN_KEYS = 1024  # valid keys kept; a deployment has a handful
 UNKNOWN_KEYS = 256  # wrong keys remembered as wrong

@@ -13,7 +13,18 @@ import typer
 from sqlalchemy.exc import DatabaseError
 from typer.core import TyperGroup
 
-from automation.cli import db, demo, imports, journeys, keys, messages, report, runtime, segments
+from automation.cli import (
+    db,
+    demo,
+    imports,
+    journeys,
+    keys,
+    messages,
+    report,
+    runtime,
+    segments,
+    users,
+)
 from automation.cli.output import say_error
 from automation.errors import AutomationError, NotYetAvailable
 
@@ -69,6 +80,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(journeys.app, name="journeys")
 app.add_typer(segments.app, name="segments")
 app.add_typer(messages.app, name="messages")
+app.add_typer(users.app, name="users")
 
 
 def main(argv: list[str] | None = None) -> Any:

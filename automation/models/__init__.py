@@ -33,6 +33,7 @@ from automation.models.journeys import (
 from automation.models.keys import ApiKey, Scope
 from automation.models.scheduler import SchedulerState
 from automation.models.segments import Segment, SegmentChange, SegmentMember
+from automation.models.users import Role, User
 
 metadata = SQLModel.metadata
 
@@ -58,6 +59,7 @@ __all__ = [
     "MessageStatus",
     "Policy",
     "Product",
+    "Role",
     "SchedulerState",
     "Scope",
     "Segment",
@@ -65,6 +67,7 @@ __all__ = [
     "SegmentMember",
     "Timer",
     "Transition",
+    "User",
     "ValueTier",
     "metadata",
     "promote",

@@ -1,0 +1,5 @@
+"""The console's fixtures (``browser.py``)."""
+
+from tests.console.browser import browser, console
+
+__all__ = ["browser", "console"]
