@@ -146,3 +146,16 @@ def customer_in(arm: str, start: int = 1) -> str:
         if holdout == (arm == "holdout"):
             return cid
     raise AssertionError("no such customer")
+
+
+def maturity_call(world: World) -> str:
+    """A maturity-retention customer (phone 010-1234-5678, who read education content)
+    whose e-mail and SMS went unanswered: the journey has decided a consultant call."""
+    cid = world.customer(customer_in("offer"), mobile="010-1234-5678", call_consent=True)
+    world.policy("P1", cid, START.date() + timedelta(days=20))
+    for n in range(3):
+        world.send("content_view", cid, content="교육자금", category="education", n=n)
+    world.send("policy_maturity_approaching", cid, policy_id="P1")
+    world.after(days=3)
+    world.after(days=4)
+    return cid

@@ -54,6 +54,7 @@ def page(
             csrf=viewer.csrf if viewer else "",
             nav=nav,
             path=request.url.path,
+            status=status,
             **context,
         )
     )

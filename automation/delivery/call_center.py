@@ -112,6 +112,22 @@ def list_tasks(
     return [TaskView(task, name, mobile) for task, name, mobile in rows]
 
 
+def get_task(task_id: int) -> TaskView:
+    """One task with whom to call.
+
+    Raises:
+        UnknownTask: no such task.
+    """
+    with session_scope() as session:
+        return _view(session, _get(session, task_id))
+
+
+def queues() -> list[str]:
+    """The queues that have tasks, by name."""
+    with session_scope() as session:
+        return sorted(session.exec(select(CallTask.queue).distinct()))
+
+
 def claim(task_id: int, agent: str) -> TaskView:
     """Give an open task to ``agent``; claiming one's own task again is harmless.
 

@@ -94,6 +94,9 @@ def serve() -> Served:
 @pytest.fixture
 def console(postgres_database: str) -> Iterator[Served]:
     """The console on PostgreSQL (migrated, empty), served for this test."""
+    from automation.console.pages.signin import forget_failures
+
+    forget_failures()  # an earlier test's failed sign-ins came from the same address
     served = serve()
     try:
         yield served
@@ -157,6 +160,7 @@ def open_page(browser: Any, console: Served) -> tuple[Any, Watch]:
     """A new browser context and page on the console, watched."""
     context = browser.new_context(base_url=console.url, locale="ko-KR")
     page = context.new_page()
+    page.set_default_timeout(10_000)  # a broken page fails in seconds, not 30
     watch = Watch(console.url)
     watch.attach(page)
     return page, watch

@@ -73,9 +73,9 @@ def test_failed_sign_ins_are_throttled(console: Served) -> None:
 
 def test_next_never_leads_off_the_server(console: Served) -> None:
     person("kim", "agent")
-    http = client(console)
-    token = _login_form(http)
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        http = client(console)  # a sign-in spends the form's token: a new form each time
+        token = _login_form(http)
         answer = http.post(
             "/login",
             data={"username": "kim", "password": PASSWORD, "csrf": token, "next": target},

@@ -25,6 +25,12 @@ _by_address = FailureBuckets(FAILURES_PER_MINUTE)
 _by_name = FailureBuckets(FAILURES_PER_MINUTE)
 
 
+def forget_failures() -> None:
+    """Forget every failed sign-in (a test's fresh start)."""
+    _by_address.clear()
+    _by_name.clear()
+
+
 @router.get("/")
 def home(request: Request) -> Response:
     """The person's own start page, or the sign-in page."""
