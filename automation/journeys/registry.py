@@ -18,7 +18,7 @@ from automation.db import session_scope
 from automation.errors import NotFound, ValidationError
 from automation.journeys.compiler import Compiled, compile_version
 from automation.journeys.definition import JourneySpec
-from automation.journeys.spec import from_stored, load_file
+from automation.journeys.spec import SpecError, from_stored, load_file, load_text
 from automation.models import Enrollment, Journey, JourneyStatus, JourneyVersion
 
 LIBRARY = Path(__file__).resolve().parent / "library"
@@ -47,6 +47,23 @@ def publish_files(paths: list[Path]) -> list[Published]:
         for spec, _ in specs:
             _check_handoffs(spec, known)
         return [publish(session, spec, source) for spec, source in specs]
+
+
+def publish_text(text: str, name: str) -> Published:
+    """Validate one journey file's ``text`` (every problem as ``name:LINE: reason``) and
+    publish it as its journey's next version, in one transaction: a refused file writes
+    nothing (an upload in the console, a ``POST /v1/journeys``).
+
+    Raises:
+        SpecError: the file is refused, or hands off to a journey that does not exist.
+    """
+    spec = load_text(text, name)
+    with session_scope() as session:
+        known = set(session.exec(select(Journey.journey_id)).all()) | {spec.journey_id}
+        problems = [f"{name}: {problem}" for problem in unknown_handoffs(spec, known)]
+        if problems:
+            raise SpecError(problems)
+        return publish(session, spec, text)
 
 
 def publish(session: Session, spec: JourneySpec, source: str) -> Published:
@@ -172,11 +189,17 @@ def _describe(session: Session, journey: Journey) -> dict[str, Any]:
     }
 
 
+def unknown_handoffs(spec: JourneySpec, known: set[str]) -> list[str]:
+    """A problem for each hand-off of ``spec`` to a journey not in ``known``."""
+    return [
+        f"state '{state.name}' hands off to unknown journey '{action.args['journey']}'"
+        for state in spec.states.values()
+        for action in state.actions
+        if action.kind == "handoff" and action.args["journey"] not in known
+    ]
+
+
 def _check_handoffs(spec: JourneySpec, known: set[str]) -> None:
-    for state in spec.states.values():
-        for action in state.actions:
-            if action.kind == "handoff" and action.args["journey"] not in known:
-                raise ValidationError(
-                    f"{spec.journey_id}: state '{state.name}' hands off to unknown journey "
-                    f"'{action.args['journey']}'"
-                )
+    problems = unknown_handoffs(spec, known)
+    if problems:
+        raise ValidationError(f"{spec.journey_id}: {problems[0]}")

@@ -116,3 +116,15 @@ def test_a_bad_user_is_refused_with_the_reason(
 
     with pytest.raises(ValidationError, match=says):
         create_user(name, role, password)
+
+
+def test_the_addresses_people_guess_lead_to_the_console(console: Served) -> None:
+    http = client(console)
+    assert http.get("/").headers["location"] == "/login"
+    assert http.get("/console").headers["location"] == "/"
+    assert http.get("/journeys").headers["location"] == "/ops/journeys"
+    assert http.get("/dashboard").headers["location"] == "/login?next=/dashboard"
+    page = http.get("/login")
+    assert (
+        page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+    )

@@ -39,6 +39,18 @@ def home(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+@router.get("/console")
+def console() -> Response:
+    """The console's old address: its start."""
+    return RedirectResponse("/", status_code=308)
+
+
+@router.get("/journeys")
+def journeys() -> Response:
+    """Where a marketer looks for the journeys."""
+    return RedirectResponse("/ops/journeys", status_code=308)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "") -> Response:
     """The sign-in form (or the home page of someone signed in already)."""
