@@ -20,6 +20,7 @@ from automation.cli import (
     journeys,
     keys,
     messages,
+    offers,
     report,
     runtime,
     segments,
@@ -81,6 +82,7 @@ app.add_typer(journeys.app, name="journeys")
 app.add_typer(segments.app, name="segments")
 app.add_typer(messages.app, name="messages")
 app.add_typer(users.app, name="users")
+app.add_typer(offers.app, name="offers")
 
 
 def main(argv: list[str] | None = None) -> Any:

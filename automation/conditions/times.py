@@ -3,6 +3,7 @@ in the business time zone."""
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -67,6 +68,15 @@ def business_tz() -> tzinfo:
 def local_date(value: datetime, tz: tzinfo) -> date:
     """The calendar date of ``value`` in ``tz`` (a naive value is taken as UTC)."""
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz).date()
+
+
+def celebrated_on(day: date) -> list[tuple[int, int]]:
+    """(month, day) pairs whose anniversary falls on ``day``: 29 Feb joins 28 Feb in
+    years without one."""
+    pairs = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        pairs.append((2, 29))
+    return pairs
 
 
 def years_before(day: date, years: int) -> date:

@@ -31,6 +31,7 @@ from automation.models.journeys import (
     Transition,
 )
 from automation.models.keys import ApiKey, Scope
+from automation.models.offers import OfferCredit, OfferSet
 from automation.models.scheduler import SchedulerState
 from automation.models.segments import Segment, SegmentChange, SegmentMember
 from automation.models.users import Role, User
@@ -57,6 +58,8 @@ __all__ = [
     "LifecycleStage",
     "Message",
     "MessageStatus",
+    "OfferCredit",
+    "OfferSet",
     "Policy",
     "Product",
     "Role",

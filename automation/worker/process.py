@@ -34,6 +34,7 @@ from automation.db.sql import among, retry_conflicts
 from automation.journeys import journal
 from automation.journeys.engine import JourneyStep
 from automation.models import Event, array_updates
+from automation.personalize.credit import OfferCreditStep
 from automation.segments.step import SegmentStep
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ STEPS: tuple[type[Step], ...] = (
     PreferenceStep,  # preferences, channel responsiveness, prospect score
     SegmentStep,  # segments this event can change → segment_entered / segment_exited
     AttributionStep,  # conversions credited to the messages that led there
+    OfferCreditStep,  # sign-ups and purchases credited to the offer clicked before them
     JourneyStep,  # goals, exits, state rules, due timers → transitions, messages, timers
 )
 

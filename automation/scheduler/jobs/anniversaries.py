@@ -10,7 +10,6 @@ done per zone, so after an outage the missed days are covered in order, once. A
 
 from __future__ import annotations
 
-import calendar
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ import pendulum
 from sqlalchemy import and_, extract, or_, select
 
 from automation import clock
+from automation.conditions.times import celebrated_on
 from automation.config import get_settings
 from automation.db import get_engine
 from automation.events import catalog
@@ -72,15 +72,6 @@ def anniversaries_on(day: date, zone: str, at: datetime) -> list[EventIn]:
         for cid, joined in _signups(day, zone)
     ]
     return events
-
-
-def celebrated_on(day: date) -> list[tuple[int, int]]:
-    """(month, day) pairs whose anniversary falls on ``day``: 29 Feb joins 28 Feb in
-    years without one."""
-    pairs = [(day.month, day.day)]
-    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
-        pairs.append((2, 29))
-    return pairs
 
 
 def _on(column: Any, pairs: list[tuple[int, int]]) -> Any:
