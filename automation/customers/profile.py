@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from automation import clock
 from automation.config import get_settings
 from automation.customers.chunk import Chunk
+from automation.customers.consent import CONSENT_CHANGED, apply_consent
 from automation.db.sql import among
 from automation.models import (
     ActivityStatus,
@@ -66,6 +67,7 @@ PROFILE_TYPES = (
         "email_sent",
         "email_opened",
         "email_clicked",
+        CONSENT_CHANGED,
     }
 )
 POLICY_STATUS = {
@@ -116,6 +118,8 @@ def apply_profile(chunk: Chunk, event: Event) -> None:
         _suppress(customer, event)
     elif event.type in ("email_sent", "email_opened", "email_clicked"):
         _email_streak(customer, event)
+    elif event.type == CONSENT_CHANGED:
+        apply_consent(session, customer, event)
     if event.type == "signup" and customer.joined_at is None:
         customer.joined_at = event.occurred_at
     if event.type in ("policy_purchased", "policy_renewed"):

@@ -9,6 +9,7 @@ delivery                 ``sent:<message>``, ``bounce:<message>``
 tracking                 ``open:<message>[:bot]``, ``click:<message>:<url hash>:<minute>[:bot]``,
                          ``unsubscribe:<message>``, ``sms:<message>:<status or reply hash>``
 call center              ``call:<task>``
+consents                 ``consent-change:<customer>:<kind>:<request>`` (an operator's change)
 journeys                 ``journey:<message key>`` (an ``emit`` action)
 segments                 ``segment:<segment>:<customer>:<entered|exited>:<tag>``
 scheduler                ``timer:<timer>``, ``maturity:<policy>:<date>``,
@@ -119,6 +120,20 @@ def call_completed(
 ) -> EventIn:
     """An agent's outcome of a call task (one per task)."""
     return _event(f"call:{task_id}", "call_completed", at, customer_id, properties)
+
+
+# --- consents ----------------------------------------------------------------------------
+
+
+def consent_changed(
+    customer_id: str, kind: str, granted: bool, at: datetime, request: str, **about: Any
+) -> EventIn:
+    """A consent granted or withdrawn through the API or the console; ``request`` tells
+    one change from another (each PATCH is its own act, even in the same instant), and
+    ``about`` says who made it and how the customer gave it (``source``, ``by``)."""
+    props = {"kind": kind, "granted": granted, **about}
+    event_id = f"consent-change:{customer_id}:{kind}:{request}"
+    return _event(event_id, "consent_changed", at, customer_id, props)
 
 
 # --- journeys and segments ---------------------------------------------------------------

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from automation.events.limits import bad_text
+
 Path = tuple[str | int, ...]
 
 
@@ -39,21 +41,30 @@ def load(text: str) -> tuple[Any, dict[Path, int]]:
     """Parse ``text``; return the data and a map from each path to its 1-based line."""
     try:
         node = yaml.compose(text, Loader=_Loader)
+        if node is None:
+            return None, {}
+        lines: dict[Path, int] = {}
+        _walk(node, (), lines)
+        data = _Loader(text).get_single_data()  # a tag it cannot construct: Marked too
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlError(f"not valid YAML: {exc.problem}", (mark.line + 1) if mark else 1) from None
-    if node is None:
-        return None, {}
-    lines: dict[Path, int] = {}
-    _walk(node, (), lines)
-    data = _Loader(text).get_single_data()
+    except yaml.reader.ReaderError as exc:
+        # A control character (ESC, say) is refused before any parsing: no mark.
+        line = text[: max(exc.position, 0)].count("\n") + 1
+        raise YamlError(
+            f"not valid YAML: character #x{exc.character:04x} is not allowed", line
+        ) from None
     return data, lines
 
 
 def _walk(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
     lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        _storable(node)
+    elif isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
+            _storable(key_node)
             key = key_node.value
             lines[(*path, key)] = key_node.start_mark.line + 1
             _walk(value_node, (*path, key), lines)
@@ -61,6 +72,15 @@ def _walk(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, (*path, i), lines)
+
+
+def _storable(node: yaml.Node) -> None:
+    """Refuse a text no database can store (a NUL, or a lone surrogate that a
+    ``"\\ud800"`` escape makes), with its line, before it reaches a JSON column."""
+    if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str):
+        reason = bad_text(node.value)
+        if reason:
+            raise YamlError(f"a text {reason}", node.start_mark.line + 1)
 
 
 def line_of(lines: dict[Path, int], path: Path) -> int:
