@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ class Facts:
         event: the Event being handled (``type``, ``properties``), or None.
         session: a database session for history and ``policy.*``; None: no history.
         policy_id: the policy for ``policy.*`` (else the event's ``policy_id``).
+        policies: the customer's policies, loaded already: ``policies:`` conditions
+            count these in Python instead of asking the database (None: they ask).
     """
 
     customer: Any
@@ -24,6 +27,7 @@ class Facts:
     event: Any = None
     session: Any = None
     policy_id: str | None = None
+    policies: Sequence[Any] | None = None
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:

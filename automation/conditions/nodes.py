@@ -174,6 +174,24 @@ class PolicyCount(_History):
     def filters(self, now: datetime) -> list[Clause]:
         return [w.to_sql(now) for w in self.where]
 
+    def matches(self, facts: Facts) -> bool:
+        if facts.policies is None:
+            return _History.matches(self, facts)
+        # The same tests as the SQL, on policies the caller loaded (a request that has
+        # them already saves a round trip).
+        tz = business_tz()
+        found = sum(
+            1
+            for policy in facts.policies
+            if all(
+                _run_py(
+                    w.tests, getattr(policy, w.field.path.split(".", 1)[1], None), facts.now, tz
+                )
+                for w in self.where
+            )
+        )
+        return _run_py(self.count, found, facts.now, tz)
+
 
 @dataclass(frozen=True, slots=True)
 class EventCount(_History):

@@ -122,7 +122,11 @@ def from_rules(
     """The offers of every rule that applies to ``person``, in the rules' order."""
     if rules is None:
         return
-    facts = Facts(person.customer, now, session=session) if person.customer else None
+    facts = (
+        Facts(person.customer, now, session=session, policies=person.policies)
+        if person.customer is not None
+        else None
+    )
     for rule in rules.rules:
         if rule.audience == "known" and facts is None:
             continue

@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, select
+from sqlmodel import Session
 
 from automation.models import Customer, Event, Identity, Policy
+
+_customers = Customer.__table__  # type: ignore[attr-defined]
+_policies = Policy.__table__  # type: ignore[attr-defined]
+_events = Event.__table__  # type: ignore[attr-defined]
+_identities = Identity.__table__  # type: ignore[attr-defined]
 
 RECENT_DAYS = 30
 VIEW_TYPES = ("page_view", "content_view", "product_view")
@@ -23,10 +29,10 @@ class Person:
     """The facts items are chosen from."""
 
     key: str  # customer id, or "v:" + visitor id: what tokens and the holdout hash use
-    customer: Customer | None
+    customer: Any  # a customers row (read by attribute, like the model), or None
     visitor_id: str | None
     visits: int = 0
-    policies: list[Policy] = field(default_factory=list)
+    policies: list[Any] = field(default_factory=list)  # policies rows
     content: Counter[str] = field(default_factory=Counter)  # views in RECENT_DAYS
     categories: Counter[str] = field(default_factory=Counter)
     products: Counter[str] = field(default_factory=Counter)
@@ -47,39 +53,48 @@ def load_person(
 ) -> Person | None:
     """The person a request names (a visitor stitched to a customer is the customer);
     None when a customer id names no one."""
-    identity = session.get(Identity, visitor_id) if visitor_id else None
+    # Core rows, not ORM objects: nothing is changed, and hydrating a customer through the
+    # identity map cost 1.3 ms of a 5.5 ms answer. Rows read by attribute like the models.
+    conn = session.connection()
+    identity = None
+    if visitor_id:
+        identity = conn.execute(
+            select(_identities).where(_identities.c.visitor_id == visitor_id)
+        ).first()
     if customer_id is None and identity is not None and identity.customer_id:
         customer_id = identity.customer_id
     if customer_id is not None:
-        customer = session.get(Customer, customer_id)
+        customer = conn.execute(
+            select(_customers).where(_customers.c.customer_id == customer_id)
+        ).first()
         if customer is None:
             return None
         person = Person(customer_id, customer, visitor_id)
         person.policies = list(
-            session.exec(select(Policy).where(Policy.customer_id == customer_id))
+            conn.execute(select(_policies).where(_policies.c.customer_id == customer_id))
         )
-        where: Any = Event.customer_id == customer_id
+        where: Any = _events.c.customer_id == customer_id
     else:
         assert visitor_id is not None
         person = Person(f"v:{visitor_id}", None, visitor_id)
-        where = (col(Event.visitor_id) == visitor_id) & col(Event.customer_id).is_(None)
+        where = (_events.c.visitor_id == visitor_id) & _events.c.customer_id.is_(None)
     person.visits = identity.visits if identity is not None else 0
-    _count_views(session, person, where, now)
+    _count_views(conn, person, where, now)
     return person
 
 
-def _count_views(session: Session, person: Person, where: Any, now: datetime) -> None:
-    rows = session.exec(
-        select(Event.properties)
+def _count_views(conn: Connection, person: Person, where: Any, now: datetime) -> None:
+    rows = conn.execute(
+        select(_events.c.properties)
         .where(
             where,
-            col(Event.occurred_at) >= now - timedelta(days=RECENT_DAYS),
-            col(Event.type).in_(VIEW_TYPES),
+            _events.c.occurred_at >= now - timedelta(days=RECENT_DAYS),
+            _events.c.type.in_(VIEW_TYPES),
         )
-        .order_by(col(Event.occurred_at).desc())
+        .order_by(_events.c.occurred_at.desc())
         .limit(MAX_EVENTS)
     )
-    for props in rows:
+    for (props,) in rows:
         person.page_views += 1
         for key, counter in (
             ("content", person.content),

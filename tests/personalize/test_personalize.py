@@ -277,3 +277,46 @@ def test_a_rules_file_with_mistakes_names_each_line(world: None) -> None:
         store.publish_text(RULES.replace("slot: hero", "slot: footer"), "offers.yaml", by="t")
     assert caught.value.problems == ["offers.yaml:6: slot: one of hero, side, banner, content"]
     assert store.in_force()[0] == 1  # nothing published
+
+
+def test_policies_conditions_read_the_loaded_policies_as_sql_would(world: None) -> None:
+    from automation.conditions import compile_condition
+    from automation.conditions.facts import Facts
+    from automation.models import Customer as CustomerRow
+
+    store.publish_builtin()
+    soon = customer("C7", birth_date=date(1970, 1, 1))
+    later = customer("C8", birth_date=date(1970, 1, 1))
+    with session_scope() as s:
+        s.add(
+            Policy(
+                policy_id="PS",
+                customer_id=soon,
+                product_code="ACCIDENT",
+                status="active",
+                start_date=date(2016, 1, 1),
+                maturity_date=date(2027, 1, 3),
+            )
+        )
+        s.add(
+            Policy(
+                policy_id="PL",
+                customer_id=later,
+                product_code="ACCIDENT",
+                status="active",
+                start_date=date(2016, 1, 1),
+                maturity_date=date(2027, 3, 14),
+            )
+        )
+    side = {cid: items(personalize(customer_id=cid), "side") for cid in (soon, later)}
+    assert side[soon][0][:2] == ("offer", "maturity-consultation")
+    assert all(key != "maturity-consultation" for _, key, _ in side[later])
+    when = {"policies": {"where": {"status": "active", "maturity_date": {"lte": "+60d"}}}}
+    condition = compile_condition(when, allow_event=False)
+    with session_scope() as s:
+        for cid in (soon, later):
+            row = s.get(CustomerRow, cid)
+            policies = list(s.exec(select(Policy).where(Policy.customer_id == cid)))
+            in_sql = condition.matches(Facts(row, clock.now(), session=s))
+            in_python = condition.matches(Facts(row, clock.now(), session=s, policies=policies))
+            assert in_sql == in_python == (cid == soon)
