@@ -71,13 +71,13 @@ def personalize(
             raise UnknownCustomer(f"no customer {customer_id!r}")
         holdout = in_holdout(person.key, rules.holdout if rules else DEFAULT_HOLDOUT)
         if holdout:
-            found = list(items.defaults(stock, anonymous=not person.known))
+            found = list(items.defaults(stock, anonymous=not person.known, holdout=True))
         else:
             found = [
                 *items.relationship(person, stock, at),
                 *items.from_rules(rules, person, stock, session, at),
                 *items.revenue(person, stock, at.astimezone(business_tz()).date()),
-                *items.defaults(stock, anonymous=not person.known),
+                *items.defaults(stock, anonymous=not person.known, holdout=False),
             ]
         answer = _rank(found, person, slots, holdout, at, page)
         return Personalized(_who(person), holdout, version, answer)
@@ -112,13 +112,15 @@ def _rank(
     for c in found:
         if c.slot not in filled or len(filled[c.slot]) >= PER_SLOT[c.slot]:
             continue
-        if (c.kind, c.key) in used or (c.kind == "product" and c.key in held):
+        # A product is one thing whether offered or announced as new.
+        ident = ("product", c.key) if c.kind in ("product", "new") else (c.kind, c.key)
+        if ident in used or (ident[0] == "product" and c.key in held):
             continue
         if c.kind == "greeting" and any(k == "greeting" for k, _ in used):
             continue  # one greeting: the personal one, not the default after it
         if page and c.url and c.url == page:
             continue  # not the page they are on
-        used.add((c.kind, c.key))
+        used.add(ident)
         token = tokens.sign(
             tokens.OfferToken(c.rule, c.kind, c.key, c.slot, holdout, person.key, at)
         )

@@ -230,31 +230,27 @@ def revenue(person: Person, shelf: Shelf, today: date) -> Iterator[Candidate]:
             )
 
 
-def defaults(shelf: Shelf, anonymous: bool) -> Iterator[Candidate]:
-    """What the holdout (and anyone we know nothing of) sees: the same for everyone."""
+def defaults(shelf: Shelf, anonymous: bool, holdout: bool) -> Iterator[Candidate]:
+    """What the holdout sees (the same for everyone), and what fills a slot after
+    everything personal for anyone else (then without the holdout's label)."""
+    said = "default content: " if holdout else ""
     yield Candidate(
         "banner",
         "greeting",
         "default",
         "교보생명에 오신 것을 환영합니다",
-        "default content",
+        f"{said}welcome".strip(),
         "default",
     )
     for item in shelf.products.values():
         if item.md_pick:
-            yield _product(shelf, item.code, "hero", "default content: MD pick", "default")
+            yield _product(shelf, item.code, "hero", f"{said}MD pick", "md_pick")
     for item in shelf.products.values():
         if item.is_new:
-            yield _product(shelf, item.code, "side", "default content: new product", "default")
+            yield _product(shelf, item.code, "side", f"{said}new product", "new")
     for key in shelf.content[:5]:
         yield Candidate(
-            "content",
-            "content",
-            key,
-            key,
-            "default content: most read",
-            "default",
-            f"/content/{key}",
+            "content", "content", key, key, f"{said}most read", "popular", f"/content/{key}"
         )
     if anonymous:
         yield Candidate(
@@ -262,7 +258,7 @@ def defaults(shelf: Shelf, anonymous: bool) -> Iterator[Candidate]:
             "offer",
             "signup",
             "회원가입하고 맞춤 보장 분석 받기",
-            "default content: sign-up",
+            f"{said}sign-up",
             "default",
             "/signup",
         )
