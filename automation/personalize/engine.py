@@ -73,10 +73,12 @@ def personalize(
         if holdout:
             found = list(items.defaults(stock, anonymous=not person.known, holdout=True))
         else:
+            # Offers first: a product they lead with is not spent on the "new since your
+            # last visit" banner (each product appears once).
             found = [
-                *items.relationship(person, stock, at),
                 *items.from_rules(rules, person, stock, session, at),
                 *items.revenue(person, stock, at.astimezone(business_tz()).date()),
+                *items.relationship(person, stock, at),
                 *items.defaults(stock, anonymous=not person.known, holdout=False),
             ]
         answer = _rank(found, person, slots, holdout, at, page)

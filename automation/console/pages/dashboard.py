@@ -1,6 +1,7 @@
 """The manager dashboard, ``/dashboard``: the period's conversion funnel beside the
 period before, each journey's steps, goal rate and uplift over its holdout, campaigns
-by journey, template and channel, suppressions by reason, and the web log for everyone
+by journey, template and channel, suppressions by reason, each offer rule's people
+shown, clicks, conversions and uplift over its holdout, and the web log for everyone
 or one segment; ``/dashboard/{figure}.csv`` downloads any of them for the same choice.
 
 The query: ``start`` and ``end`` (``YYYY-MM-DD``, both included) or ``days`` (the last
@@ -25,6 +26,7 @@ from fastapi.responses import Response
 from automation.conditions import Condition
 from automation.console.auth import Viewer, for_area
 from automation.console.pages import dashboard_figures as figures
+from automation.console.pages import dashboard_offers as offers
 from automation.console.pages.dashboard_csv import Sheet, csv_bytes
 from automation.console.render import HEADERS, page
 from automation.console.roles import Area
@@ -32,6 +34,8 @@ from automation.db import session_scope
 from automation.reports.campaigns import campaign_report
 from automation.reports.funnel import funnel_report
 from automation.reports.journeys import MIN_GROUP, journeys_report
+from automation.reports.offers import MIN_GROUP as OFFER_MIN_GROUP
+from automation.reports.offers import offer_report
 from automation.reports.period import DEFAULT_DAYS, EARLIEST, LATEST, MAX_DAYS, Period
 from automation.reports.weblog import weblog_report
 from automation.segments import registry
@@ -104,6 +108,7 @@ def dashboard(
         journeys=figures.journey_lines(journeys_report(choice.period)),
         campaigns=figures.campaign_lines(campaigns),
         suppressions=figures.suppression_lines(campaigns),
+        offers=offers.offers(offer_report(choice.period)),
         weblog=weblog,
         weblog_lines=figures.weblog_lines(weblog),
     )
@@ -219,6 +224,8 @@ def _sheet(figure: str, choice: Choice) -> Sheet:
         return figures.campaigns_sheet(campaign_report(choice.period))
     if figure == "suppressions":
         return figures.suppressions_sheet(campaign_report(choice.period))
+    if figure == "offers":
+        return offers.offers_sheet(offer_report(choice.period))
     weblog = weblog_report(choice.period, choice.group)
     return figures.weblog_sheet(weblog, choice.segment or "everyone")
 
@@ -244,6 +251,7 @@ def _page(
         "journeys": [],
         "campaigns": [],
         "suppressions": [],
+        "offers": None,
         "weblog": None,
         "weblog_lines": [],
         **shown,
@@ -258,6 +266,7 @@ def _page(
         segments=[(key, name) for key, (name, _) in segments.items()],
         quick_days=QUICK_DAYS,
         min_group=MIN_GROUP,
+        offer_min_group=OFFER_MIN_GROUP,
         channels=figures.CHANNELS,
         channel_names={"email": "이메일", "sms": "문자", "call": "전화"},
         **context,

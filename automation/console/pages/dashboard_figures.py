@@ -25,7 +25,7 @@ from automation.reports.html_sections import CHANNEL_NAMES, RUNG_NAMES
 from automation.reports.journeys_figures import JourneyResult, JourneysReport
 from automation.reports.weblog_figures import WeblogReport
 
-FIGURES = ("funnel", "journeys", "campaigns", "suppressions", "weblog")
+FIGURES = ("funnel", "journeys", "campaigns", "suppressions", "offers", "weblog")
 CHANNELS = ("email", "sms", "call")
 REASON_NAMES = {
     "no_email_consent": "이메일 수신 미동의",
