@@ -1,5 +1,6 @@
 """The dashboard tests' world: customers, events, journeys (one with a goal and a
-holdout, one without) and messages whose every count the tests work out."""
+holdout, one without) and messages whose every count the tests work out; and, apart
+(``build_offers``), offers shown, clicked and converted under published offer rules."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from automation.models import (
     Policy,
     Transition,
 )
+from automation.personalize import shelf, store, tokens
 from automation.segments.registry import publish_builtin
 from automation.worker.process import process_events
 
@@ -209,3 +211,82 @@ def build_world() -> None:
     for n in range(3, 5):
         _message(n, "welcome_mail", "email", "suppressed", "no_email_consent")
     _message(5, "welcome_sms", "sms", "suppressed", "cap_sms_week")
+
+
+OFFER_RULES = """\
+holdout: 10
+rules:
+  - rule: single-twenties
+    name: 미혼 20대 → 연금저축
+    when: {customer.marital_status: single}
+    slot: hero
+    offers:
+      - product: PENSION-SAVINGS
+  - rule: anonymous-signup
+    name: 비회원 → 회원가입
+    audience: anonymous
+    slot: side
+    offers:
+      - offer: signup
+        text: 회원가입하고 맞춤 보장 분석 받기
+        url: /signup
+"""
+
+
+def _offer(
+    n: int, type_: str, at: str, rule: str, *, c: str = "", v: str = "", holdout: bool = False
+) -> dict[str, Any]:
+    """An ``offer_viewed`` / ``offer_clicked`` (``rule`` set) or a conversion (``rule`` "")
+    on 2026-``at`` in Seoul, its token signed for the person as the site would."""
+    props: dict[str, Any] = {}
+    if rule:
+        issued = datetime.fromisoformat(f"2026-{at}+09:00")
+        kind, key, slot = (
+            ("offer", "signup", "side") if v else ("product", "PENSION-SAVINGS", "hero")
+        )
+        who = c or f"v:{v}"
+        props["token"] = tokens.sign(tokens.OfferToken(rule, kind, key, slot, holdout, who, issued))
+    event: dict[str, Any] = {
+        "event_id": f"o{n:03d}",
+        "type": type_,
+        "occurred_at": f"2026-{at}+09:00",
+        "properties": props,
+    }
+    event.update({k: x for k, x in (("visitor_id", v), ("customer_id", c)) if x})
+    return event
+
+
+def build_offers() -> None:
+    """Offers in the week ``WEEK`` names, under ``OFFER_RULES``:
+
+    - single-twenties: O0–O39 shown (40; O0–O4 twice: 45 views), O0–O9 clicked (10; O0
+      twice: 11 clicks), O0–O11 signed up the day after (12, 30.0%), 10 of them after a
+      click (credited);
+    - the holdout: H0–H29 shown the default content (30), H0–H2 signed up (3, 10.0%);
+    - anonymous-signup: visitors a0–a4 (5), a0 and a1 clicked, a0 signed up as A0;
+    - popular (an item no rule made): visitors p0 and p1, nothing more.
+    """
+    clock.freeze(NOW)
+    shelf.forget()
+    store.forget()  # the rules in force are cached per process: this test's database
+    store.publish_text(OFFER_RULES, "offers.yaml", by="test")
+    n = iter(range(1000))
+    rule = "single-twenties"
+    log = [_offer(next(n), "offer_viewed", "11-18T10:00:00", rule, c=f"O{i}") for i in range(40)]
+    log += [_offer(next(n), "offer_viewed", "11-18T11:00:00", rule, c=f"O{i}") for i in range(5)]
+    log += [_offer(next(n), "offer_clicked", "11-18T10:05:00", rule, c=f"O{i}") for i in range(10)]
+    log += [_offer(next(n), "offer_clicked", "11-18T11:05:00", rule, c="O0")]
+    log += [_offer(next(n), "signup", "11-19T10:00:00", "", c=f"O{i}") for i in range(12)]
+    log += [
+        _offer(next(n), "offer_viewed", "11-18T10:00:00", rule, c=f"H{i}", holdout=True)
+        for i in range(30)
+    ]
+    log += [_offer(next(n), "signup", "11-19T10:00:00", "", c=f"H{i}") for i in range(3)]
+    rule = "anonymous-signup"
+    log += [_offer(next(n), "offer_viewed", "11-18T10:00:00", rule, v=f"a{i}") for i in range(5)]
+    log += [_offer(next(n), "offer_clicked", "11-18T10:05:00", rule, v=f"a{i}") for i in range(2)]
+    log += [_offer(next(n), "signup", "11-18T10:10:00", "", v="a0", c="A0")]
+    log += [_offer(next(n), "offer_viewed", "11-18T10:00:00", "popular", v=f"p{i}") for i in (0, 1)]
+    result = ingest(log, source="test", publish=False)
+    assert result.rejected == 0, result.summary()
+    process_events(result.stored_ids)

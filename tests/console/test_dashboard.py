@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 from tests.console.browser import Served, client, open_page, person, shot, sign_in
 from tests.console.browser import signed_in_client as session_for
-from tests.console.dashboard_world import BEFORE, BOM, FUNNEL, WEEK, build_world
+from tests.console.dashboard_world import BEFORE, BOM, FUNNEL, WEEK, build_offers, build_world
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -138,6 +139,7 @@ HEADERS = {
     "journeys": ["journey", "name", "entered", "converted", "completed", "exited", "active"],
     "campaigns": ["journey", "template", "channel", "decided", "sent", "delivered"],
     "suppressions": ["reason", "사유", "suppressed", "email", "sms", "call", "share"],
+    "offers": ["rule", "name", "shown", "views", "clicked", "clicks", "click_rate", "converted"],
     "weblog": ["metric", "지표", "value", "group"],
 }
 
@@ -198,8 +200,75 @@ def test_the_default_is_the_last_30_days(console: Served) -> None:
     # both weeks fall in the last 30 days: vb1 vb2 M1 M2 F1 R2 va
     visitor = answer.text.split('data-rung="visitor"')[1]
     assert '<td class="num" data-testid="reached">7</td>' in visitor.split("</tr>")[0]
+    # no offer was shown in the world: the section says so, with nothing to misread
+    assert "오퍼 노출이 없습니다 (no offers shown in this period)" in answer.text
+    assert 'data-testid="offer-row"' not in answer.text
     week = http.get("/dashboard?days=7")
     assert 'value="2026-11-17"' in week.text
+
+
+def _offer_cells(text: str, rule: str) -> dict[str, str]:
+    """The cells of one rule's row on the page, by their test id."""
+    found = re.search(rf'<tr data-testid="offer-row" data-rule="{rule}">(.*?)</tr>', text, re.S)
+    assert found, f"no row for {rule}"
+    cells = re.findall(r'data-testid="([a-z-]+)"[^>]*>([^<]*)<', found.group(1))
+    return {key: html.unescape(value) for key, value in cells}
+
+
+def test_the_offers_section_shows_each_rule_beside_the_holdout(console: Served) -> None:
+    build_offers()  # the counts are worked out in its docstring
+    person("boss", "manager")
+    http, _ = session_for(console, "boss")
+    page = http.get(f"/dashboard?{WEEK}").text
+    # right after the campaigns, before the web log
+    assert (
+        page.index("suppressions-title") < page.index("offers-title") < page.index("weblog-title")
+    )
+    assert re.findall(r'data-testid="offer-row" data-rule="([^"]+)"', page) == [
+        "single-twenties",  # most people shown first
+        "anonymous-signup",
+        "popular",
+    ]
+    assert _offer_cells(page, "single-twenties") == {
+        "shown": "40",  # people, not the 45 views
+        "clicked": "10",  # people, not the 11 clicks
+        "click-rate": "25.0%",
+        "converted": "12",
+        "conversion-rate": "30.0%",
+        "credited": "10",  # O10 and O11 signed up without a click
+        "uplift": "+20.0%p",  # 30.0% − the holdout's 10.0%
+        "interval": "+0.3%p ~ +36.8%p",  # Newcombe, both groups of 30 or more
+        "verdict": "효과 있음 (above 0)",
+    }
+    small = _offer_cells(page, "anonymous-signup")
+    assert [small[k] for k in ("shown", "clicked", "click-rate", "converted", "credited")] == [
+        "5",
+        "2",
+        "40.0%",
+        "1",
+        "1",
+    ]
+    # 5 people: the difference seen is shown, but it is not judged (as for journeys)
+    assert (small["uplift"], small["interval"]) == ("+10.0%p", "–")
+    assert small["verdict"] == "표본 부족: 판단 불가 (too small to tell)"
+    assert "미혼 20대 → 연금저축" in page and "인기 (popular)" in page  # names beside ids
+    holdout = re.search(r'data-testid="offer-holdout">(.*?)</p>', page, re.S)
+    assert holdout and re.sub(r"<[^>]+>", "", holdout.group(1)).endswith("30명 중 3명 전환 (10.0%)")
+    assert f'href="/dashboard/offers.csv?{WEEK}"' in html.unescape(page)
+
+    answer = http.get(f"/dashboard/offers.csv?{WEEK}")
+    assert answer.headers["content-disposition"] == (
+        'attachment; filename="offers_2026-11-16_2026-11-22.csv"'
+    )
+    lines = [",".join(r) for r in _rows(answer.content.decode("utf-8"))]
+    assert lines == [
+        "rule,name,shown,views,clicked,clicks,click_rate,converted,conversion_rate,credited,"
+        "uplift,ci_low,ci_high,verdict",
+        "single-twenties,미혼 20대 → 연금저축,40,45,10,11,0.25,12,0.3,10,0.2,0.0035,0.3676,better",
+        "anonymous-signup,비회원 → 회원가입,5,5,2,2,0.4,1,0.2,1,0.1,,,too small to tell",
+        "popular,인기 (popular),2,2,0,0,0.0,0,0.0,0,-0.1,,,too small to tell",
+        "(holdout),대조군,30,,,,,3,0.1,,,,,",  # the baseline of every uplift
+    ]
 
 
 def test_a_csv_cell_is_never_a_formula() -> None:
