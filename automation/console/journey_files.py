@@ -21,7 +21,6 @@ from sqlmodel import col, select
 from automation.db import session_scope
 from automation.errors import NotFound
 from automation.journeys.definition import JourneySpec
-from automation.journeys.registry import Published, publish_text
 from automation.journeys.spec import SpecError, from_stored
 from automation.models import Enrollment, Journey, JourneyVersion
 
@@ -72,12 +71,6 @@ def read_upload(data: bytes, name: str) -> str:
     if not text.strip():
         raise SpecError([f"{name}:1: the file is empty"])
     return text
-
-
-def publish_upload(text: str, name: str) -> Published:
-    """Validate ``text`` and publish it as its journey's next version (see
-    :func:`~automation.journeys.registry.publish_text`)."""
-    return publish_text(text, name)
 
 
 def versions(journey_id: str) -> tuple[Journey, list[VersionView]]:

@@ -19,7 +19,7 @@ Definitions:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,12 +41,8 @@ HOLDOUT = "(holdout)"
 class _Rule:
     views: int = 0
     clicks: int = 0
-    shown: dict[str, datetime] | None = None  # person → first view
-    clickers: set[str] | None = None
-
-    def __post_init__(self) -> None:
-        self.shown = {}
-        self.clickers = set()
+    shown: dict[str, datetime] = field(default_factory=dict)  # person → first view
+    clickers: set[str] = field(default_factory=set)
 
 
 def offer_report(period: Period) -> dict[str, Any]:
@@ -75,14 +71,14 @@ def offer_report(period: Period) -> dict[str, Any]:
             rule = rules[HOLDOUT if token.holdout else token.rule]
             if etype == "offer_viewed":
                 rule.views += 1
-                rule.shown.setdefault(person, at)  # type: ignore[union-attr]
+                rule.shown.setdefault(person, at)
             else:
                 rule.clicks += 1
-                rule.clickers.add(person)  # type: ignore[union-attr]
-                rule.shown.setdefault(person, at)  # type: ignore[union-attr]
+                rule.clickers.add(person)
+                rule.shown.setdefault(person, at)
             if customer_id and visitor_id:
                 stitched[f"v:{visitor_id}"] = customer_id
-        people = {stitched.get(p, p) for r in rules.values() for p in r.shown or {}}
+        people = {stitched.get(p, p) for r in rules.values() for p in r.shown}
         customers = [p for p in people if not p.startswith("v:")]
         converted_at = _conversions(session, customers, period, window)
         credits = _credits(session, period)
@@ -90,7 +86,7 @@ def offer_report(period: Period) -> dict[str, Any]:
     base = _rate(holdout, stitched, converted_at, window)
     rows = [
         _row(name, rule, stitched, converted_at, window, credits.get(name, 0), base)
-        for name, rule in sorted(rules.items(), key=lambda kv: -len(kv[1].shown or {}))
+        for name, rule in sorted(rules.items(), key=lambda kv: -len(kv[1].shown))
     ]
     return {
         "period": period.to_dict(),
@@ -140,7 +136,7 @@ def _rate(
     window: timedelta,
 ) -> tuple[int, int]:
     """(converted, shown) of a rule's people."""
-    shown = rule.shown or {}
+    shown = rule.shown
     converted = 0
     for person, first in shown.items():
         times = converted_at.get(stitched.get(person, person), [])
@@ -159,7 +155,7 @@ def _row(
     base: tuple[int, int],
 ) -> dict[str, Any]:
     converted, shown = _rate(rule, stitched, converted_at, window)
-    clickers = len(rule.clickers or ())
+    clickers = len(rule.clickers)
     row: dict[str, Any] = {
         "rule": name,
         "shown": shown,

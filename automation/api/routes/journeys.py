@@ -19,13 +19,12 @@ from automation.api.people import Reader, Writer
 from automation.console.journey_files import (
     MAX_UPLOAD_BYTES,
     UploadTooLarge,
-    publish_upload,
     read_upload,
     upload_name,
     versions,
 )
 from automation.errors import NotFound, ValidationError
-from automation.journeys.registry import set_status, summary
+from automation.journeys.registry import publish_text, set_status, summary
 from automation.journeys.spec import SpecError
 from automation.models import JourneyStatus
 
@@ -162,7 +161,7 @@ async def publish(
     data = await request.body()
     try:
         text = read_upload(data, label)
-        published = publish_upload(text, label)
+        published = publish_text(text, label)
     except UploadTooLarge as exc:
         raise HTTPException(413, detail=exc.problems[0]) from None
     except SpecError as exc:

@@ -9,13 +9,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from automation.api.deps import NO_NUL, OperatorName
+from automation.console.journey_files import UploadTooLarge, read_upload
+from automation.journeys.spec import SpecError
 from automation.personalize import store
 from automation.personalize.rules import OfferRulesError
 from automation.reports.offers import offer_report
 from automation.reports.period import Period
 
 router = APIRouter(tags=["personalization"])
-MAX_RULES_BYTES = 256 * 1024
 
 
 @router.get("/v1/offers")
@@ -72,14 +73,12 @@ async def post_offers(
     name: Annotated[str, Query(min_length=1, max_length=100, pattern=NO_NUL)] = "offers.yaml",
 ) -> Any:
     """Publish the YAML body as the next version of the offer rules."""
-    body = await request.body()
-    if len(body) > MAX_RULES_BYTES:
-        raise HTTPException(413, detail="the rules file is over 256 KB")
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = body[: exc.start].count(b"\n") + 1
-        return JSONResponse({"detail": f"{name}:{line}: not UTF-8", "problems": []}, 422)
+        text = read_upload(await request.body(), name)
+    except UploadTooLarge as exc:
+        raise HTTPException(413, detail=exc.problems[0]) from None
+    except SpecError as exc:  # empty, or not UTF-8: with its line
+        return JSONResponse({"detail": str(exc), "problems": exc.problems}, 422)
     try:
         published = store.publish_text(text, name, by=who)
     except OfferRulesError as exc:

@@ -18,7 +18,6 @@ from automation.console.diagram import journey_svg, legend, transitions
 from automation.console.journey_files import (
     MAX_UPLOAD_BYTES,
     UploadTooLarge,
-    publish_upload,
     read_upload,
     spec_of,
     upload_name,
@@ -27,7 +26,7 @@ from automation.console.journey_files import (
 from automation.console.render import page
 from automation.console.roles import Area
 from automation.errors import NotFound
-from automation.journeys.registry import set_status, summary
+from automation.journeys.registry import publish_text, set_status, summary
 from automation.journeys.spec import SpecError
 from automation.models import JourneyStatus
 
@@ -55,7 +54,7 @@ def upload_journey(request: Request, sent: OpsForm) -> Response:
     try:
         # One byte over the limit is enough to refuse; the rest is never read.
         text = read_upload(upload.file.read(MAX_UPLOAD_BYTES + 1), name)
-        published = publish_upload(text, name)
+        published = publish_text(text, name)
     except UploadTooLarge as exc:
         return _list(request, viewer, status=413, errors=exc.problems, filename=name)
     except SpecError as exc:
