@@ -97,6 +97,18 @@ class Settings(BaseSettings):
     # an operator resumes it first (`automation messages resume email`).
     channel_pause_seconds: int = Field(default=1800, ge=1)
 
+    # Value tiers (issue 18), from the customer's active policies: VIP when any rule holds.
+    vip_min_policies: int = Field(default=3, ge=1)  # this many active policies
+    vip_min_annual_premium: int = Field(default=3_000_000, ge=0)  # or this much a year (KRW)
+    vip_min_tenure_years: int = Field(default=10, ge=0)  # or this long a policyholder …
+    vip_tenure_min_policies: int = Field(default=2, ge=1)  # … with at least this many
+    # Inbound service (issue 18): a complaint pauses advertising to the customer this long;
+    # service tasks are due this many business hours after the request.
+    complaint_pause_days: int = Field(default=30, ge=0)
+    service_due_business_hours: int = Field(default=4, ge=1)
+    consultation_due_minutes: int = Field(default=30, ge=1)
+    consent_link_valid_days: int = Field(default=60, ge=1)  # the re-confirmation page's link
+
     preference_half_life_days: float = 30  # preferences and prospect points fade
     attribution_window_days: int = 30  # engagement this recent gets a purchase's credit
 

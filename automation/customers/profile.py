@@ -67,6 +67,7 @@ PROFILE_TYPES = (
         "email_sent",
         "email_opened",
         "email_clicked",
+        "complaint",
         CONSENT_CHANGED,
     }
 )
@@ -120,6 +121,12 @@ def apply_profile(chunk: Chunk, event: Event) -> None:
         _email_streak(customer, event)
     elif event.type == CONSENT_CHANGED:
         apply_consent(session, customer, event)
+    elif event.type == "complaint":
+        # The contact policy pauses advertising from here (COMPLAINT_PAUSE_DAYS).
+        customer.attributes = {
+            **customer.attributes,
+            "complained_at": event.occurred_at.isoformat(),
+        }
     if event.type == "signup" and customer.joined_at is None:
         customer.joined_at = event.occurred_at
     if event.type in ("policy_purchased", "policy_renewed"):

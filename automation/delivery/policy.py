@@ -5,7 +5,8 @@ the reason recorded on the message:
 
 1. channel consent (``no_email_consent`` …);
 2. advertising consent for advertising messages, lapsed two years after it was given
-   without re-confirmation (``no_ad_consent``, ``ad_consent_expired``);
+   without re-confirmation (``no_ad_consent``, ``ad_consent_expired``), and no
+   advertising for ``COMPLAINT_PAUSE_DAYS`` after a complaint (``complaint_pause``);
 3. unsubscribed, hard-bounced, do-not-call (``unsubscribed``, ``hard_bounced``,
    ``do_not_call``);
 4. night time 21:00–08:00 in the customer's zone on the channels the rule covers
@@ -82,6 +83,8 @@ def decide(
         if given is not None and at >= ad_consent_lapses(given, settings):
             return Verdict(SUPPRESS, "ad_consent_expired")
     attributes = customer.attributes or {}
+    if advertising and _complaint_pauses(attributes.get("complained_at"), at, settings):
+        return Verdict(SUPPRESS, "complaint_pause")
     for block in channel.blocks:
         if attributes.get(block.flag):
             return Verdict(SUPPRESS, block.reason)
@@ -108,6 +111,13 @@ def ad_consent_lapses(given_at: datetime, settings: Settings | None = None) -> d
     """When an advertising consent given at ``given_at`` lapses without re-confirmation."""
     days = (settings or get_settings()).ad_consent_valid_days
     return clock.to_utc(given_at) + timedelta(days=days)
+
+
+def _complaint_pauses(complained_at: object, at: datetime, settings: Settings) -> bool:
+    if not isinstance(complained_at, str) or not settings.complaint_pause_days:
+        return False
+    since = clock.to_utc(datetime.fromisoformat(complained_at))
+    return at < since + timedelta(days=settings.complaint_pause_days)
 
 
 def night_channels(settings: Settings) -> set[str]:
