@@ -24,6 +24,12 @@ def import_(kind: ImportKind, file: Path) -> None:
     from automation.events.imports.importer import import_file
 
     report = import_file(kind.value, file, console=err)
+    if report.retier:
+        # The importer sits below customers/: new policy holders and cleared overrides
+        # get their computed tier here, not at the next daily run.
+        from automation.customers.tiers import recompute_now
+
+        recompute_now(report.retier)
     for problem in report.problems:
         err.print(problem, markup=False, highlight=False, soft_wrap=True)
     out.print(f"{kind.value}: {report.ok} imported, {len(report.problems)} bad rows skipped")

@@ -2,7 +2,8 @@
 
 Visits (30 minutes of inactivity start a new one), the lifecycle ladder
 (member → customer → repeat, never down), policies bought or ended through
-events, and the activity status a returning dormant customer leaves.
+events and the value tier they give (``tiers.py``), and the activity status a
+returning dormant customer leaves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from automation import clock
 from automation.config import get_settings
+from automation.customers import tiers
 from automation.customers.chunk import Chunk
 from automation.customers.consent import CONSENT_CHANGED, apply_consent
 from automation.db.sql import among
@@ -133,6 +135,8 @@ def apply_profile(chunk: Chunk, event: Event) -> None:
         _record_policy(session, customer, event)
     elif event.type in POLICY_STATUS:
         _set_policy_status(session, event)
+    if event.type in POLICY_TYPES:
+        tiers.refresh(session, customer, event.occurred_at)  # an override stays
 
 
 def _touch_visitor(chunk: Chunk, event: Event) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from automation.customers.tiers import local_day
+from automation.customers.tiers import recompute as recompute_tiers
 from automation.db import get_engine
 from automation.db.sql import dialect_insert
 from automation.demo import catalog
@@ -85,6 +87,9 @@ def seed(rng: random.Random, members: int, start: datetime, days: int) -> Seeded
         _insert(conn, Product.__table__, [_product_row(p) for p in PRODUCTS])  # type: ignore[attr-defined]
         _insert(conn, Customer.__table__, customers)  # type: ignore[attr-defined]
         _insert(conn, Policy.__table__, policies)  # type: ignore[attr-defined]
+    # Value tiers from the policies just written (no event announces them), as the daily
+    # job would; about four in ten holders are VIP (mostly by premium).
+    recompute_tiers(local_day(start))
     products = {p["policy_id"]: p["product_code"] for p in policies}
     return Seeded(people, maturing, work_mail, products)
 

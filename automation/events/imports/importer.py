@@ -18,6 +18,9 @@ Rules worth knowing:
   consent keeps its stored time and source, so re-importing changes nothing.
 * Import never lowers a customer's lifecycle stage; policies move their holders
   up to ``customer`` (one policy) or ``repeat`` (two or more).
+* A ``value_tier`` cell is an override of the computed tier (``tiers.py``); the
+  report's ``retier`` lists the customers whose computed tier is due (policy holders,
+  cleared overrides): the caller recomputes them (``customers.tiers.recompute_now``).
 * Events go through :func:`automation.events.ingest.ingest`, the one way in, in batches of
   :data:`EVENT_BATCH`; a repeated event id counts as imported (idempotent re-import).
   In a CSV, ``properties.*`` cells become the properties; ``premium`` becomes a number.
@@ -58,6 +61,7 @@ from automation.events.imports.rows import (
     flatten_event,
     parse_row,
 )
+from automation.events.imports.tiers import override_tier
 from automation.events.ingest import REJECTED, ingest
 from automation.models import (
     CONSENT_KINDS,
@@ -82,6 +86,7 @@ class ImportReport:
 
     ok: int = 0
     problems: list[str] = field(default_factory=list)
+    retier: list[str] = field(default_factory=list)  # customers due a tier recompute
 
 
 @dataclass(slots=True)
@@ -91,13 +96,15 @@ class _Run:
     ok: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)
     holders: set[str] = field(default_factory=set)
+    retier: set[str] = field(default_factory=set)
 
     def refuse(self, line: int, reason: str) -> None:
         self.bad.append((line, reason))
 
     def report(self) -> ImportReport:
         ordered = sorted(self.bad, key=lambda item: item[0])
-        return ImportReport(self.ok, [f"{self.path}:{line}: {reason}" for line, reason in ordered])
+        problems = [f"{self.path}:{line}: {reason}" for line, reason in ordered]
+        return ImportReport(self.ok, problems, sorted(self.holders | self.retier))
 
 
 def import_file(kind: str, path: Path, console: Console | None = None) -> ImportReport:
@@ -189,6 +196,8 @@ def _tally(kind: Kind, rows: list[Row], refused: dict[int, str], run: _Run) -> N
             run.ok += row.lines
             if kind.name == "policies":
                 run.holders.add(row.given["customer_id"])
+            elif row.retier:
+                run.retier.add(row.key)
 
 
 def _merge_duplicates(rows: list[Row]) -> list[Row]:
@@ -217,6 +226,7 @@ def _write(conn: Connection, kind: Kind, rows: list[Row]) -> dict[int, str]:
     if kind.name == "customers":
         for row in good:
             _consents(row, stored.get(row.key))
+            row.retier = override_tier(row, stored.get(row.key)) or row.retier
     _upsert(conn, kind, good, stored)
     changes = [change for row in good for change in row.changes]
     if changes:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Table
 
 from automation import clock
+from automation.events.imports import words
 from automation.events.limits import bad_text, check_properties, escaped, json_kind
 from automation.events.schema import OPTIONAL_TYPED
 from automation.models import CONSENT_KINDS, Customer, Policy, Product
@@ -48,6 +49,7 @@ class Row:
     consent_at: datetime | None = None
     lines: int = 1  # how many lines of the file this row stands for (duplicates merged)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    retier: bool = False  # its value tier is due a recompute (an override cleared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,27 @@ def tags(name: str, value: Any) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+def word(limit: int, vocabulary: dict[str, tuple[str, ...]]) -> Parser:
+    """Text stored as its canonical word when the vocabulary knows it (``words.py``)."""
+
+    def parse(name: str, value: Any) -> str:
+        given = text(limit)(name, value)
+        return words.canonical(vocabulary, given) or given
+
+    return parse
+
+
+def value_tier(name: str, value: Any) -> str:
+    """vip or regular (an override), or auto (clears the override)."""
+    given = text(16)(name, value)
+    tier = words.canonical(words.TIERS, given)
+    if tier is None:
+        raise RowError(
+            f"{name} '{_shown(given)}' is not a tier (use vip or regular; auto clears an override)"
+        )
+    return tier
+
+
 def premium(name: str, value: Any) -> Decimal:
     """A non-negative amount with at most two decimals."""
     try:
@@ -258,9 +281,10 @@ _CUSTOMER_FIELDS: dict[str, Parser] = {
     "email": email,
     "mobile": mobile,
     "birth_date": iso_date,
-    "gender": text(16),
-    "occupation": text(100),
-    "marital_status": text(16),
+    "gender": word(16, words.GENDERS),
+    "occupation": word(100, words.OCCUPATIONS),
+    "marital_status": word(16, words.MARITAL_STATUSES),
+    "value_tier": value_tier,
     "has_children": boolean,
     **{f"{kind}_consent": boolean for kind in CONSENT_KINDS},
     "consent_at": iso_datetime,

@@ -19,6 +19,7 @@ from automation.scheduler.jobs.consent import run_consent
 from automation.scheduler.jobs.maturity import run_maturity
 from automation.scheduler.jobs.relay import run_relay
 from automation.scheduler.jobs.segments import run_segments
+from automation.scheduler.jobs.tiers import run_tiers
 from automation.scheduler.jobs.timers import fire_due_timers
 
 
@@ -37,6 +38,7 @@ JOBS: tuple[Job, ...] = (
     Job("anniversaries", 300, run_anniversaries, "birthdays and anniversaries, per zone"),
     Job("activity", 3600, run_activity, "dormant and churned customers"),
     Job("consent", 3600, run_consent, "advertising consent about to lapse, and lapsed"),
+    Job("tiers", 3600, run_tiers, "value tiers recomputed once a day (before segments)"),
     Job("segments", 3600, run_segments, "segments refreshed: time moves customers in and out"),
     Job("timers", 10, fire_due_timers, "journey timers that are due"),
     Job("relay", 30, run_relay, "events stored but not processed, re-published"),
