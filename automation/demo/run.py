@@ -44,6 +44,7 @@ from automation.journeys.bulk import enter_matching
 from automation.journeys.registry import builtin_files, publish_files
 from automation.scheduler.jobs import JOBS
 from automation.scheduler.runner import run_all, run_job
+from automation.segments.registry import publish_builtin as publish_segments
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -88,6 +89,7 @@ def _start(
 ) -> World:
     seeded = seed.seed(rng, customers, START, days)
     publish_files(builtin_files())
+    publish_segments()
     world = World(
         rng,
         seeded.people,

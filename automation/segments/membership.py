@@ -31,6 +31,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
@@ -137,6 +138,16 @@ class _Moves:
         rows = select(literal(self.segment_id), who, at).where(*where, ~member)
         return insert(m).from_select(["segment_id", "customer_id", "entered_at"], rows)
 
+    def entrants_pg(self, matching: FromClause) -> Insert:
+        """:meth:`entrants` that skips a customer a worker's segment step entered while
+        this statement ran (the same move, made first; only the rows inserted return)."""
+        m, who = _members, matching.c.customer_id
+        member = exists().where(m.c.segment_id == self.segment_id, m.c.customer_id == who)
+        at = literal(self.now, m.c.entered_at.type)
+        rows = select(literal(self.segment_id), who, at).where(~member)
+        columns = ["segment_id", "customer_id", "entered_at"]
+        return pg_insert(m).from_select(columns, rows).on_conflict_do_nothing()
+
     def apply(self, conn: Connection) -> tuple[list[str], list[str]]:
         """Leavers first (the members just inserted need no re-check), then entrants,
         each testing the condition; their history rows from the ids returned."""
@@ -157,7 +168,7 @@ class _Moves:
         matching = select(c.c.customer_id).where(self.where).cte("matching")
         matching = matching.prefix_with("MATERIALIZED")  # read twice: computed once
         gone = self.leavers(matching).returning(who).cte("exited")
-        came = self.entrants(matching).returning(who).cte("entered")
+        came = self.entrants_pg(matching).returning(who).cte("entered")
         moved = union_all(
             select(came.c.customer_id, true().label("entered")),
             select(gone.c.customer_id, false()),

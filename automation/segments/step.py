@@ -6,7 +6,12 @@ stored in the chunk's transaction (an event's changes together, after its checks
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 
 from automation import clock
 from automation.conditions import Condition, Facts
@@ -84,19 +89,17 @@ class SegmentStep:
                 continue
             if inside:
                 current.add(row.segment_id)
-                conn.execute(
-                    insert(_members).values(
-                        segment_id=row.segment_id, customer_id=customer.customer_id, entered_at=now
-                    )
-                )
+                values = {"segment_id": row.segment_id, "customer_id": customer.customer_id}
+                move = add_member(conn).values(**values, entered_at=now)
             else:
                 current.discard(row.segment_id)
-                conn.execute(
-                    delete(_members).where(
-                        _members.c.segment_id == row.segment_id,
-                        _members.c.customer_id == customer.customer_id,
-                    )
+                move = delete(_members).where(
+                    _members.c.segment_id == row.segment_id,
+                    _members.c.customer_id == customer.customer_id,
                 )
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
+            if conn.execute(move.returning(_members.c.customer_id)).first() is None:
+                continue  # a refresh running beside this worker made the same move first
             history.append(
                 {
                     "segment_id": row.segment_id,
@@ -113,3 +116,10 @@ class SegmentStep:
         if history:
             conn.execute(insert(_changes), history)
             self.chunk.emit(changed, "segments")
+
+
+def add_member(conn: Connection) -> Any:
+    """An INSERT into ``segment_members`` that does nothing when the row is there: the
+    segments job's refresh may have entered the customer while this chunk ran."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(_members).on_conflict_do_nothing()

@@ -4,11 +4,14 @@ and events journeys can use."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import psycopg
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from automation import clock
-from automation.db import session_scope
+from automation.db import get_engine, session_scope
 from automation.models import Customer, Event, SegmentChange, SegmentMember
 from automation.segments import registry
 from automation.segments.membership import refresh
@@ -194,3 +197,38 @@ def test_a_segment_cannot_be_defined_by_itself() -> None:
         ]
     else:
         raise AssertionError("a self-referencing segment was accepted")
+
+
+def test_a_refresh_beside_a_worker_never_fails_its_chunk(postgres_database: str) -> None:
+    """The segments job's refresh and a worker's segment step may enter the same customer
+    at once (separate processes on PostgreSQL): whichever inserts second does nothing,
+    the event is processed, and the entry is recorded once."""
+    world = World(builtin=False)
+    registry.publish_builtin()
+    world.customer("C1")
+    for _ in range(4):
+        world.send("product_view", "C1", product="EDU-CARE")  # 20 points: not yet a prospect
+    engine = get_engine()
+    raced: list[str] = []
+
+    def refresh_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO segment_members") and not raced:
+            raced.append(statement)  # the refresh commits the same entry just before
+            with psycopg.connect(postgres_database.replace("+psycopg", "")) as other:
+                other.execute(
+                    "INSERT INTO segment_members (segment_id, customer_id, entered_at) "
+                    "VALUES ('prospect', 'C1', now())"
+                )
+
+    event.listen(engine, "before_cursor_execute", refresh_first)
+    try:
+        world.send("quote_request", "C1")  # +30: a prospect score of 50
+    finally:
+        event.remove(engine, "before_cursor_execute", refresh_first)
+    assert raced, "the step never inserted a membership"
+    assert _members("prospect") == ["C1"]
+    with session_scope() as s:
+        failed = s.exec(select(Event).where(col(Event.last_error).is_not(None))).all()
+        assert failed == []
+    assert _history("prospect") == []  # the refresh, not this step, made (and records) it
+    assert not [e for e in _events("segment_entered") if e.properties["segment"] == "prospect"]
