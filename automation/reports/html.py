@@ -5,8 +5,8 @@ attachment or an intranet without network access. Every value from the data is
 escaped; only markup built here is trusted (``html_parts.Raw``).
 
 The parts: ``html_parts`` (escaping, formats, tables), ``html_charts`` (SVG bar charts),
-``html_sections`` and ``html_journeys`` (each report's body); this module frames the
-page around a body.
+``html_sections``, ``html_journeys`` and ``html_analysis`` (each report's body); this
+module frames the page around a body.
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from automation.reports.html_analysis import (
+    interest_body,
+    products_body,
+    segments_body,
+    service_body,
+)
 from automation.reports.html_journeys import journeys_body
 from automation.reports.html_parts import esc
 from automation.reports.html_sections import campaigns_body, funnel_body, weblog_body
@@ -42,11 +48,15 @@ _RENDERERS: dict[str, Callable[[Mapping[str, Any]], tuple[str, str]]] = {
     "weblog": weblog_body,
     "campaigns": campaigns_body,
     "journeys": journeys_body,
+    "segments": segments_body,
+    "interest": interest_body,
+    "products": products_body,
+    "service": service_body,
 }
 
 
 def render_html(kind: str, data: Mapping[str, Any]) -> str:
-    """The page of a report's ``to_dict()``: ``kind`` is funnel, weblog, campaigns or journeys.
+    """The page of a report's ``to_dict()``: ``kind`` is one of ``_RENDERERS``.
 
     Raises:
         ValueError: an unknown ``kind``.

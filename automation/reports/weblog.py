@@ -23,7 +23,8 @@ Definitions:
   person *signed up* / *bought* if a ``signup`` / ``policy_purchased`` of theirs
   follows their first such arrival inside the period.
 - **group**: customers matching a condition (``docs/conditions.md``, evaluated at the
-  period's end or now, whichever is earlier); without one, every person, anonymous too.
+  period's end or now, whichever is earlier), or a segment's members then (its
+  ``segment_changes``, ``segment_groups``); without one, every person, anonymous too.
 - **visits per week**: visits / (days / 7); per visitor: that / visitors.
 
 The parts: ``weblog_events`` (which events count), ``weblog_visits`` (the events cut
@@ -45,6 +46,7 @@ from automation.config import get_settings
 from automation.db import get_engine
 from automation.reports.period import Period
 from automation.reports.query import Query
+from automation.reports.segment_groups import in_segment, segment_names
 from automation.reports.weblog_events import PAGE_TYPES, WEB_TYPES, period_params
 from automation.reports.weblog_figures import Arrival, PathCount, Share, WeblogReport, ratio
 from automation.reports.weblog_queries import TEXTS, TOTALS, Part, report_query
@@ -79,20 +81,32 @@ _MAX_STATEMENTS = 64
 Group = Mapping[str, Any] | Condition | None
 
 
-def weblog_report(period: Period, group: Group = None, *, top: int = TOP) -> WeblogReport:
-    """The web-log figures of ``period``, for the customers ``group`` selects (or all).
+def weblog_report(
+    period: Period, group: Group = None, *, top: int = TOP, segment: str | None = None
+) -> WeblogReport:
+    """The web-log figures of ``period``, for the customers ``group`` or ``segment``
+    selects (or all).
 
     Parameters:
         period: the reporting window.
         group: a condition mapping (customer fields only), a compiled condition, or None.
         top: how many products and paths to list.
+        segment: a published segment's id (instead of ``group``).
 
     Raises:
         ConditionError: the group condition is invalid or names ``event.*``.
+        UnknownSegment: ``segment`` names no published segment.
+        ValueError: both ``group`` and ``segment`` are given.
     """
+    if segment is not None and group is not None:
+        raise ValueError("a web-log report is for a group or a segment, not both")
     condition = _condition(group)
     as_of = min(clock.now(), period.end_utc)
     members = None if condition is None else condition.to_sql(as_of)
+    if segment is not None:
+        with get_engine().connect() as conn:
+            segment_names(conn, segment)  # raises for an unknown one
+        members = in_segment(segment, as_of)
     with get_engine().begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(_PG_SETTINGS)
@@ -104,8 +118,8 @@ def weblog_report(period: Period, group: Group = None, *, top: int = TOP) -> Web
     totals = dict(zip(TOTALS, (int(n or 0) for n in _numbers(parts[Part.TOTALS][0])), strict=True))
     return WeblogReport(
         period=period,
-        group=_echo(group),
-        group_customers=None if condition is None else totals["group_customers"],
+        group={"segment": segment} if segment is not None else _echo(group),
+        group_customers=None if members is None else totals["group_customers"],
         page_views=totals["page_views"],
         visits=totals["visits"],
         visitors=totals["customers"] + totals["anonymous"],
