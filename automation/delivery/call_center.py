@@ -2,12 +2,14 @@
 tasks.
 
 The task is opened in the claim's transaction (:func:`open_task`), idempotent by
-message id, with a snapshot of what the customer did online. An agent is a name (the
-calling API key's). Claims and outcomes are conditional UPDATEs, so two agents never
-hold one task and repeating an outcome is harmless. An outcome becomes a
-``call_completed`` event (``call:<task id>``); what it means for the customer is the
-pipeline's business. Nothing here knows HTTP: a refusal is :class:`UnknownTask`,
-:class:`TaskConflict` or :class:`InvalidChoice`, with a message an agent can act on.
+message id, with a snapshot of what the customer did online, due as its queue says
+(``queues.py``), and, for a complaint or an inquiry, its category and text. An agent
+is a name (the calling API key's). Claims and outcomes are conditional UPDATEs, so two
+agents never hold one task and repeating an outcome is harmless. An outcome becomes
+the queue's event, ``call_completed`` (``call:<task id>``) or ``service_completed``
+(``service:<task id>``); what it means for the customer is the pipeline's business.
+Nothing here knows HTTP: a refusal is :class:`UnknownTask`, :class:`TaskConflict` or
+:class:`InvalidChoice`, with a message an agent can act on.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from sqlmodel import Session, col, select
 from automation import clock
 from automation.db import session_scope
 from automation.delivery.content import preference_report
+from automation.delivery.queues import ALL_OUTCOMES, CALL_OUTCOMES, queue_of
 from automation.errors import AutomationError, NotFound, ValidationError
-from automation.events.catalog import call_completed
+from automation.events.catalog import call_completed, service_completed
 from automation.events.ingest import ingest
 from automation.events.schema import EventIn
-from automation.models import CallTask, Customer, Message
+from automation.models import CallTask, Customer, Enrollment, Event, Message
 
-OUTCOMES = ("reached", "not_reached", "interested", "appointment", "sold", "do_not_call")
+OUTCOMES = CALL_OUTCOMES  # a marketing call queue's; a queue's own: ``queues.queue_of``
 OPT_OUTS = frozenset({"do_not_call"})  # must hold before the next call, broker or not
 STATUSES = ("open", "claimed", "done")
 PRIORITY_RANK = {"high": 0, "normal": 1, "low": 2}
@@ -72,19 +75,40 @@ def open_task(session: Session, message: Message, customer: Customer) -> None:
     if session.exec(select(CallTask).where(CallTask.message_id == message.id)).first():
         return
     due = message.payload.get("due_at")
+    queue = queue_of(str(message.payload.get("queue", "default")))
+    journey_due = clock.to_utc(datetime.fromisoformat(due)) if due else None
+    request = _request(session, message) if queue.requested else {}
     session.add(
         CallTask(
             message_id=message.id,  # type: ignore[arg-type]
             customer_id=customer.customer_id,
-            queue=str(message.payload.get("queue", "default")),
+            queue=queue.name,
             priority=str(message.payload.get("priority", "normal")),
-            due_at=clock.to_utc(datetime.fromisoformat(due)) if due else clock.now(),
+            due_at=queue.due_at(journey_due, clock.now()),
             journey_id=message.journey_id,
             state=message.state,
             report=preference_report(session, customer),
+            category=_short(request.get("category"), 64),
+            request_text=_short(request.get("text"), 2000),
         )
     )
     session.flush()
+
+
+def _request(session: Session, message: Message) -> dict[str, object]:
+    """What the customer asked: the properties of the event that entered the journey
+    (a callback's task, opened on the agent's outcome, keeps the complaint's)."""
+    event_id = None
+    if message.enrollment_id is not None:
+        enrollment = session.get(Enrollment, message.enrollment_id)
+        event_id = enrollment.entry_event_id if enrollment else None
+    event_id = event_id or message.payload.get("trigger_event_id")
+    event = session.get(Event, event_id) if event_id else None
+    return dict(event.properties) if event else {}
+
+
+def _short(value: object, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) and value.strip() else None
 
 
 def list_tasks(
@@ -152,19 +176,24 @@ def claim(task_id: int, agent: str) -> TaskView:
 
 
 def record_outcome(task_id: int, agent: str, outcome: str | None, notes: str | None) -> Recorded:
-    """Close a task ``agent`` holds and emit ``call_completed``; the same outcome again
-    is harmless (nothing changes, the event is a duplicate).
+    """Close a task ``agent`` holds and emit its queue's event (``call_completed``,
+    ``service_completed``); the same outcome again is harmless (nothing changes, the
+    event is a duplicate).
 
     Raises:
-        InvalidChoice: no outcome, or one not in :data:`OUTCOMES`.
+        InvalidChoice: no outcome, or one its queue does not offer (``queues.py``).
         UnknownTask: no such task.
         TaskConflict: not claimed, held by someone else, or done with another outcome.
     """
-    if outcome not in OUTCOMES:
+    if outcome not in ALL_OUTCOMES:
         given = "is missing" if outcome is None else f"'{outcome}' is not allowed"
-        raise InvalidChoice(f"outcome {given}; one of {', '.join(OUTCOMES)}")
+        allowed = queue_of(_queue_name(task_id)).outcomes
+        raise InvalidChoice(f"outcome {given}; one of {', '.join(allowed)}")
     now = clock.now()
     with session_scope() as session:
+        allowed = queue_of(_get(session, task_id).queue).outcomes
+        if outcome not in allowed:
+            raise InvalidChoice(f"outcome '{outcome}' is not allowed; one of {', '.join(allowed)}")
         done = session.connection().execute(
             update(_tasks)
             .where(
@@ -192,8 +221,15 @@ def record_outcome(task_id: int, agent: str, outcome: str | None, notes: str | N
     )
 
 
+def _queue_name(task_id: int) -> str | None:
+    """The task's queue, for naming its outcomes (None: no such task)."""
+    with session_scope() as session:
+        task = session.get(CallTask, task_id)
+        return task.queue if task else None
+
+
 def call_event(task: CallTask, message: Message | None) -> EventIn:
-    """The ``call_completed`` event of a done task."""
+    """The event of a done task: its queue's (``call_completed``, ``service_completed``)."""
     assert task.id is not None and task.completed_at is not None
     properties = {
         "outcome": task.outcome,
@@ -206,6 +242,9 @@ def call_event(task: CallTask, message: Message | None) -> EventIn:
         "queue": task.queue,
         "agent": task.claimed_by,
     }
+    if queue_of(task.queue).event == "service_completed":
+        properties["category"] = task.category or "other"
+        return service_completed(task.id, task.customer_id, task.completed_at, properties)
     return call_completed(task.id, task.customer_id, task.completed_at, properties)
 
 

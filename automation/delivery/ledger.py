@@ -32,6 +32,7 @@ from automation.channels.base import CHANNELS
 from automation.config import get_settings
 from automation.db import get_engine
 from automation.delivery.policy import Sent
+from automation.delivery.queues import REQUESTED
 from automation.models import Message, MessageStatus
 
 _messages = Message.__table__  # type: ignore[attr-defined]
@@ -216,7 +217,8 @@ def counted_recent(
     conn: Connection, customer_ids: list[str], leave_out: list[int], now: datetime
 ) -> list[Counted]:
     """The messages sent (or being sent) to ``customer_ids`` in the last 7 days, but for
-    ``leave_out`` (the batch being decided), for :func:`already_sent`: one statement."""
+    ``leave_out`` (the batch being decided), for :func:`already_sent`: one statement.
+    A task the customer asked for (reason ``requested_by_customer``) is not counted."""
     if not customer_ids:
         return []
     m = _messages
@@ -226,6 +228,7 @@ def counted_recent(
         m.c.id.not_in(leave_out),
         m.c.status.in_(COUNTED),  # a sent message has sent_at; a sending one, updated_at
         when >= now - timedelta(days=7),
+        or_(m.c.reason.is_(None), m.c.reason != REQUESTED),
     )
     return [Counted(c, ch, j, clock.to_utc(at)) for c, ch, j, at in conn.execute(query)]
 

@@ -6,7 +6,8 @@ statements whatever the batch's size (calls excepted: each opens its agent task)
 The customers are locked in id order (the order processing locks them in), so two
 batches to one customer are checked one after the other against the caps; inside a
 batch, a message counts the ones decided before it as sent, as it would if they had
-been delivered one by one.
+been delivered one by one. A task the customer asked for (``queues.py``) skips the
+contact policy but for ``do_not_call``, and counts against no cap.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from automation.delivery.content import Catalog, context_for, load_catalog
 from automation.delivery.failures import hold
 from automation.delivery.ledger import Counted, Outcome, Settle
 from automation.delivery.policy import DEFER, SUPPRESS, decide
+from automation.delivery.queues import REQUESTED, queue_of, requested_refusal
 from automation.models import Customer, Message, MessageStatus
 
 S = MessageStatus
@@ -109,7 +111,8 @@ def _decide_all(
         if end is not None:
             ends.append(end)
             into.outcomes[end.message_id] = Outcome(end.message_id, end.status.value, end.reason)
-        if work is not None or (end is not None and end.status == S.SENT):
+        sent = end is not None and end.status == S.SENT and end.reason != REQUESTED
+        if work is not None or sent:
             # The next message to this customer counts this one, as one by one it would.
             mine = Counted(customer.customer_id, message.channel, message.journey_id, now)
             counted[customer.customer_id].append(mine)
@@ -134,6 +137,8 @@ def _decide(
             rendered = channel.render(message.template or "", context)
         except TemplateProblem as exc:
             return Settle(message.id, S.FAILED, f"template: {exc}"), None
+    if channel.opens_task and queue_of(message.payload.get("queue")).requested:
+        return _requested(session, message, customer), None
     advertising = rendered.advertising if rendered is not None else False
     zone = customer.timezone or get_settings().timezone
     sent = ledger.already_sent(counted, message, zone, now)
@@ -150,3 +155,15 @@ def _decide(
     if not address:
         return Settle(message.id, S.FAILED, f"no_{channel.address_field}"), None
     return None, Work(message, channel, rendered, address)
+
+
+def _requested(session: Session, message: Message, customer: Customer) -> Settle:
+    """A task the customer asked for (``queues.py``): opened whatever the consents,
+    the night and the caps say, and not counted against them; only a consultation's
+    ``do_not_call`` refuses it."""
+    assert message.id is not None
+    refusal = requested_refusal(customer, queue_of(message.payload.get("queue")))
+    if refusal is not None:
+        return Settle(message.id, S.SUPPRESSED, refusal)
+    open_task(session, message, customer)
+    return Settle(message.id, S.SENT, REQUESTED, provider_id=f"task:{message.id}")

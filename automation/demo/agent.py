@@ -5,11 +5,13 @@ In working hours (weekdays 09–18, business time zone) the agent lists open tas
 the outcome (``POST /v1/tasks/{id}/outcome``), a dozen calls an hour. The agent pitches
 what the task's preference report says the customer looked at most (or the maturing
 policy), so how the call goes depends on how well that fits the customer; a sale,
-an appointment or interest may become a purchase or a renewal later.
+an appointment or interest may become a purchase or a renewal later. A service task
+(a complaint or an inquiry) is answered resolved, escalated or callback.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,7 @@ DO_NOT_CALL = 0.05  # of the customers reached
 # Of the reached, by fit: (base, fit ×) of each outcome, tried in this order.
 OUTCOMES = (("sold", 0.03, 0.09), ("appointment", 0.05, 0.12), ("interested", 0.08, 0.18))
 FOLLOW_UP = {"sold": 1.0, "appointment": 0.45, "interested": 0.18}  # then buys or renews
+SERVICE = (("resolved", 0.78), ("escalated", 0.12), ("callback", 0.10))  # a service task's
 
 
 def work_queue(world: World, since: datetime, until: datetime) -> int:
@@ -39,12 +42,30 @@ def work_queue(world: World, since: datetime, until: datetime) -> int:
     tasks = world.agent_call("GET", f"/v1/tasks?limit={capacity}")["tasks"]
     for task in tasks:
         world.agent_call("POST", f"/v1/tasks/{task['id']}/claim")
+        if task["queue"] == "service":
+            _answer(world, task)
+            continue
         outcome, product = _call(world, task)
         body = {"outcome": outcome, "notes": f"pitched {product or 'renewal'}"}
         world.agent_call("POST", f"/v1/tasks/{task['id']}/outcome", json=body)
         world.did[f"call_{outcome}"] += 1
         _follow_up(world, task, outcome, product)
     return len(tasks)
+
+
+def _answer(world: World, task: dict[str, Any]) -> None:
+    """A complaint or an inquiry answered (drawn from the task's own seed, so the calls'
+    draws are the same with or without the service desk)."""
+    draw = random.Random(f"service:{task['id']}").random()
+    outcome = SERVICE[-1][0]
+    for name, share in SERVICE:
+        if draw < share:
+            outcome = name
+            break
+        draw -= share
+    body = {"outcome": outcome, "notes": f"{task['category']}: answered"}
+    world.agent_call("POST", f"/v1/tasks/{task['id']}/outcome", json=body)
+    world.did[f"service_{outcome}"] += 1
 
 
 def _call(world: World, task: dict[str, Any]) -> tuple[str, str | None]:

@@ -4,6 +4,9 @@ A visit is a few page events a minute or two apart (one visit in the web log: no
 of 30 minutes), on a day chosen with probability visits-per-week / 7. Product pages
 send ``product_view`` (the recommender reads them), content pages ``content_view``,
 the home page ``page_view``. Some visits arrive from a portal banner or a search.
+A few members' visits end at the e-Service desk: a consultation request, an inquiry
+or a complaint (drawn from the visit's own seed, so the rest of the day is the same
+with or without them).
 """
 
 from __future__ import annotations
@@ -42,6 +45,28 @@ LOGIN = 0.75  # members log in on most visits
 PRODUCT_PAGE = 0.45  # of pages after the first, product pages (the rest content)
 SIGNUP = 0.035  # an anonymous visit that ends with a sign-up
 BUY = 0.012  # a member's visit with product pages that ends with a purchase online
+# A logged-in member's visit that ends at the e-Service desk: (share, type, categories).
+DESK = (
+    (0.006, "consultation_request", ("product",)),
+    (0.004, "inquiry", ("claim", "payment", "contract", "product")),
+    (0.0015, "complaint", ("claim", "payment", "service")),
+)
+DESK_TEXT = {
+    "claim": "보험금 청구 진행 상황을 알고 싶습니다.",
+    "payment": "보험료 자동이체 날짜를 바꾸고 싶습니다.",
+    "contract": "계약 내용 확인서를 받고 싶습니다.",
+    "product": "가입 전에 보장 내용을 상담받고 싶습니다.",
+    "service": "상담 연결이 너무 오래 걸렸습니다.",
+}
+CUSTOMER_TYPES = (
+    "login",
+    "signup",
+    "policy_purchased",
+    "policy_renewed",
+    "consultation_request",
+    "inquiry",
+    "complaint",
+)
 
 
 @dataclass(slots=True)
@@ -104,6 +129,8 @@ def visit(rng: random.Random, person: Person, at: datetime) -> Visit:
         props = {"policy_id": f"P-{key[4:]}", "product": code, "premium": 50_000, "channel": "web"}
         out.events.append(event(f"{key}:buy", "policy_purchased", at, person, props))
         person.policies.append(props["policy_id"])
+    elif person.customer_id and out.events[0]["type"] == "login":
+        out.events += _desk(key, at, person)
     out.ends_at = at
     return out
 
@@ -119,9 +146,23 @@ def event(
         "visitor_id": person.visitor_id,
         "properties": props,
     }
-    if person.customer_id and type_ in ("login", "signup", "policy_purchased", "policy_renewed"):
+    if person.customer_id and type_ in CUSTOMER_TYPES:
         out["customer_id"] = person.customer_id
     return out
+
+
+def _desk(key: str, at: datetime, person: Person) -> list[dict[str, Any]]:
+    """The e-Service request a logged-in visit may end with (none, mostly)."""
+    draw = random.Random(key).random()  # the visit's own seed: the day's draws unchanged
+    for share, type_, categories in DESK:
+        if draw < share:
+            category = categories[int(draw / share * len(categories))]
+            props: dict[str, Any] = {"category": category, "text": DESK_TEXT[category]}
+            if type_ == "consultation_request":
+                props = {"url": "/consultation", "topic": category}
+            return [event(f"{key}:{type_}", type_, at, person, props)]
+        draw -= share
+    return []
 
 
 def _arrival(rng: random.Random) -> dict[str, str]:

@@ -196,7 +196,10 @@ class CallTask(SQLModel, table=True):
     """A call for the call center: who, why, by when, and what the customer did online."""
 
     __tablename__ = "call_tasks"
-    __table_args__ = (Index("ix_call_tasks_queue", "queue", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_call_tasks_queue", "queue", "status", "due_at"),
+        Index("ix_call_tasks_category", "queue", "category"),  # the service report
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id", unique=True)
@@ -207,6 +210,9 @@ class CallTask(SQLModel, table=True):
     journey_id: str | None = Field(default=None, max_length=64)
     state: str | None = Field(default=None, max_length=64)
     report: dict[str, Any] = _json()
+    # A service task's complaint or inquiry, from the event that opened it.
+    category: str | None = Field(default=None, max_length=64)
+    request_text: str | None = Field(default=None, max_length=2000)
     status: str = Field(default="open", max_length=16)  # open | claimed | done
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

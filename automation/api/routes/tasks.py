@@ -1,5 +1,9 @@
 """The call-center queue: list tasks, claim one, record its outcome (agent key).
 
+A task names the outcomes its queue offers (``delivery/queues.py``): a service task
+(a complaint or an inquiry, with its category and text) is answered resolved,
+escalated or callback; a call task with the call outcomes.
+
 The agent is the name of the calling API key (``automation keys create agent --name
 <agent>``): a rotated key with the same name keeps its agent's tasks. The rules are
 ``delivery/call_center.py``'s; this route parses, names the agent, calls, and answers
@@ -20,6 +24,7 @@ from automation import clock
 from automation.api.deps import NO_NUL, AgentName, RowId
 from automation.delivery import call_center
 from automation.delivery.call_center import InvalidChoice, TaskConflict, TaskView, UnknownTask
+from automation.delivery.queues import queue_of
 from automation.worker.process import process_events
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -68,7 +73,8 @@ def claim(task_id: RowId, agent: Agent) -> dict[str, Any]:
 
 @router.post("/{task_id}/outcome")
 def record_outcome(task_id: RowId, body: OutcomeIn, agent: Agent) -> dict[str, Any]:
-    """Close a task the caller holds and emit ``call_completed``; repeating it is harmless."""
+    """Close a task the caller holds with one of its queue's outcomes and emit the
+    queue's event (``call_completed``, ``service_completed``); repeating it is harmless."""
     with _answers():
         done = call_center.record_outcome(task_id, agent, body.outcome, body.notes)
     if done.process_now:
@@ -106,6 +112,9 @@ def _task_json(view: TaskView) -> dict[str, Any]:
         "customer": {"customer_id": task.customer_id, "name": view.name, "mobile": view.mobile},
         "reason": {"journey_id": task.journey_id, "state": task.state},
         "report": task.report,
+        "category": task.category,  # a service task's complaint or inquiry
+        "text": task.request_text,
+        "outcomes": list(queue_of(task.queue).outcomes),  # what an agent may record
         "message_id": task.message_id,
         "claimed_by": task.claimed_by,
         "claimed_at": _iso(task.claimed_at),

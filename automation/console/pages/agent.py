@@ -1,8 +1,9 @@
 """The agent workspace: the call queue, claiming a task, the customer card, the outcome.
 
 The rules are the call center's (``delivery/call_center.py``), as for ``/v1/tasks``;
-the agent is the signed-in person's user name. An outcome is the same
-``call_completed`` event the API records, so the journey moves the same way.
+the agent is the signed-in person's user name. The outcomes offered are the task's
+queue's (``delivery/queues.py``: a service task's are resolved, escalated, callback);
+an outcome is the same event the API records, so the journey moves the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from automation.console.auth import Viewer, for_area, form_of
 from automation.console.render import page
 from automation.console.roles import Area
 from automation.delivery import call_center
-from automation.delivery.call_center import OUTCOMES, InvalidChoice, TaskConflict, UnknownTask
+from automation.delivery.call_center import InvalidChoice, TaskConflict, UnknownTask
+from automation.delivery.queues import queue_of
 from automation.reports.card import customer_card
 from automation.worker.process import process_events
 
@@ -31,6 +33,9 @@ OUTCOME_LABELS = {
     "appointment": "방문 약속 appointment",
     "sold": "계약 sold",
     "do_not_call": "전화 거부 do not call",
+    "resolved": "해결 resolved",
+    "escalated": "상위 이관 escalated",
+    "callback": "다시 연락 callback",
 }
 _STATUS = {UnknownTask: 404, TaskConflict: 409, InvalidChoice: 422}
 
@@ -79,7 +84,7 @@ def claim(request: Request, posted: AgentForm, task_id: int) -> Response:
 
 @router.post("/agent/tasks/{task_id}/outcome", response_class=HTMLResponse)
 def outcome(request: Request, posted: AgentForm, task_id: int) -> Response:
-    """Close the task with its outcome: a ``call_completed`` event, as the API records."""
+    """Close the task with its outcome: the queue's event, as the API records."""
     viewer, form = posted
     chosen = str(form.get("outcome") or "") or None
     notes = str(form.get("notes") or "").replace("\x00", "")[:2000] or None
@@ -109,6 +114,9 @@ def _task_page(
         task=view.task,
         card=card,
         error=error,
-        outcomes=[(value, OUTCOME_LABELS.get(value, value)) for value in OUTCOMES],
+        outcomes=[
+            (value, OUTCOME_LABELS.get(value, value))
+            for value in queue_of(view.task.queue).outcomes
+        ],
         mine=view.task.status == "claimed" and view.task.claimed_by == viewer.person.username,
     )
