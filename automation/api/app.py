@@ -9,6 +9,7 @@ from automation import __version__
 from automation.api.limits import BodyLimit
 from automation.api.logs import mask_access_log
 from automation.api.routes import (
+    consent,
     customers,
     events,
     health,
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)
     app.include_router(tracking.router)
+    app.include_router(consent.router)
     app.include_router(tasks.router)
     app.include_router(reports.router)
     app.include_router(sms.router)

@@ -1,7 +1,8 @@
 """Keeps tracking and unsubscribe tokens out of the access log.
 
-A token in ``/u/…``, ``/t/o/…`` or ``/t/c/…`` lets whoever reads it unsubscribe the
-customer or forge their opens and clicks, so uvicorn's access log gets the path with
+A token in ``/u/…``, ``/t/o/…``, ``/t/c/…``, ``/s/…`` or ``/consent/…`` lets whoever
+reads it unsubscribe the customer, change their consents, or forge their opens and
+clicks, so uvicorn's access log gets the path with
 the token masked. The filter sits on the ``uvicorn.access`` logger, whose records
 carry the path as their third argument; logging configuration leaves a logger's
 filters in place.
@@ -14,7 +15,7 @@ import re
 
 ACCESS_LOGGER = "uvicorn.access"
 MASK = "***"
-_TOKEN = re.compile(r"(/u/|/t/[oc]/)[^?#\s]+")
+_TOKEN = re.compile(r"(/u/|/t/[oc]/|/consent/|/s/)[^?#\s]+")
 
 
 def mask_tokens(path: str) -> str:

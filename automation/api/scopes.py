@@ -1,7 +1,9 @@
 """Which events a key's scope may send to ``POST /v1/events``: the one list.
 
 The site (an ``ingest`` key) sends behaviour: page, product and content views,
-sign-ups, logins, quote and consultation requests, and custom types of its own. The
+sign-ups, logins, quote and consultation requests, complaints and inquiries (the
+e-Service desk; a ``system`` key may send them too, from the insurer's own service
+channels), and custom types of its own. The
 engine's facts change what the engine believes about a customer (suppression flags,
 policies, the lifecycle ladder, journeys' timers), so they come from the engine itself
 (its tracking, SMS and call-center routes and its processes call ingest in process),
@@ -32,6 +34,8 @@ SITE_TYPES = frozenset(
         "content_view",
         "quote_request",
         "consultation_request",
+        "complaint",
+        "inquiry",
     }
 )
 # The engine's facts: the other core types of ``events/schema.py`` and every type
@@ -48,12 +52,14 @@ ENGINE_TYPES = frozenset(
         "email_sent",
         "email_opened",
         "email_clicked",
+        "sms_clicked",
         "email_bounced",
         "unsubscribed",
         "sms_delivered",
         "sms_failed",
         "sms_replied",
         "call_completed",
+        "service_completed",
         # the scheduler's jobs, journeys' timers, segments
         "timer_due",
         "customer_dormant",
@@ -71,6 +77,7 @@ ENGINE_PREFIXES = (
     "email_",
     "sms_",
     "call_",
+    "service_",
     "unsubscribe",
     "consent_",
     "ad_consent_",

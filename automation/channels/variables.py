@@ -5,17 +5,26 @@ The caller's context is a plain dict: ``customer`` (customer_id, name, email, mo
 ...), ``policy`` and ``product`` (dicts or None), ``message`` (id, key); see
 :func:`automation.channels.templates.sample_context`. To it come ``sender``,
 ``site_url`` and ``links`` (``home``, ``mypage``, ``products``, ``product``, ``policy``,
-``consult``, ``contents``; a caller's ``links`` override them).
+``consult``, ``contents``; a caller's ``links`` override them), ``links.consent`` (the
+customer's signed consent page on this engine, never UTM-tagged) and ``consents`` (the
+customer's consents now, read only when a template uses them: the result notice),
+``today`` and ``consent_link_days`` (how long that link works).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from automation import clock
 from automation.config import get_settings
+from automation.customers.consent import LABELS, consent_state
+from automation.customers.consent_link import consent_url
+from automation.models import CONSENT_KINDS
 
 AD_MARK = "(광고)"
+SAMPLE_KEY = "sample:"  # the message key of ``channels.templates.sample_context``
 
 
 def sender() -> dict[str, str]:
@@ -54,8 +63,52 @@ def template_variables(
     if utm:
         tags = urlencode(utm)
         links = {key: f"{url}?{tags}" for key, url in links.items()}
+    customer_id = (context.get("customer") or {}).get("customer_id")
+    if customer_id:
+        links["consent"] = consent_url(str(customer_id))
     variables["links"] = {**links, **(context.get("links") or {})}
+    variables.setdefault("today", clock.now())
+    variables.setdefault("consent_link_days", get_settings().consent_link_valid_days)
+    if "consents" not in variables:
+        known = (context.get("customer") or {}).get("consents")
+        message_key = str((context.get("message") or {}).get("key") or "")
+        # The publish check and previews render a sample customer (``sample:`` keys,
+        # ``templates.sample_context``) that no database holds, maybe with no database.
+        sample = not customer_id or message_key.startswith(SAMPLE_KEY)
+        variables["consents"] = known or Consents(None if sample else str(customer_id))
     return variables
+
+
+class Consents(Mapping[str, dict[str, Any]]):
+    """The customer's consents (kind → ``label``, ``granted``, ``at``), read from the
+    database on first use, so only the templates that print them pay for the read. The
+    sample (no customer id) shows every consent given today."""
+
+    def __init__(self, customer_id: str | None) -> None:
+        self._customer_id = customer_id
+        self._state: dict[str, dict[str, Any]] | None = None
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self._state is None:
+            found = consent_state(self._customer_id) if self._customer_id else None
+            self._state = (
+                found
+                if found is not None
+                else {
+                    kind: {"label": LABELS[kind], "granted": True, "at": clock.now()}
+                    for kind in CONSENT_KINDS
+                }
+            )
+        return self._state
+
+    def __getitem__(self, kind: str) -> dict[str, Any]:
+        return self._load()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 def _links(variables: dict[str, Any]) -> dict[str, str]:

@@ -11,12 +11,18 @@ of the customer wins.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import uuid
+from typing import Any
 
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from automation import clock
-from automation.db import session_scope
+from automation.config import get_settings
+from automation.db import get_engine, session_scope
 from automation.errors import NotFound, ValidationError
 from automation.events.catalog import consent_changed
 from automation.events.ingest import ingest
@@ -97,3 +103,105 @@ def apply_consent(session: Session, customer: Customer, event: Event) -> bool:
         )
     )
     return True
+
+
+# --- the customer's own answer, from the consent page ----------------------------------
+
+PAGE_SOURCE = "consent_page"
+PAGE_KINDS = ("email", "sms", "call", "night")  # what the page asks; ``ad`` follows from them
+CHANNEL_KINDS = ("email", "sms", "call")
+LABELS = {
+    "email": "이메일 광고 수신",
+    "sms": "문자(SMS) 광고 수신",
+    "call": "전화 광고 수신",
+    "ad": "광고 수신 (전체)",
+    "night": "야간(21시~8시) 광고 수신",
+}
+
+
+def consent_state(customer_id: str) -> dict[str, dict[str, Any]] | None:
+    """Each consent of the customer (kind → ``granted``, ``at``, ``source``, ``label``),
+    in :data:`CONSENT_KINDS` order; None if there is no such customer.
+
+    A plain read that takes no lock, so a template may call it while the delivery's
+    transaction holds the database (on SQLite every transaction here begins IMMEDIATE).
+    """
+    c = _customers
+    columns = [getattr(c.c, f"{kind}_consent{part}") for kind in CONSENT_KINDS for part in _PARTS]
+    query = select(*columns).where(c.c.customer_id == customer_id)
+    with _reader().connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    values = iter(row)
+    return {
+        kind: {"label": LABELS[kind], "granted": bool(next(values))}
+        | {"at": next(values), "source": next(values)}
+        for kind in CONSENT_KINDS
+    }
+
+
+_customers = Customer.__table__  # type: ignore[attr-defined]
+_PARTS = ("", "_at", "_source")
+
+
+def _reader() -> Engine:
+    url = get_settings().database_url
+    return _sqlite_reader(url) if url.startswith("sqlite") else get_engine()
+
+
+@functools.cache
+def _sqlite_reader(url: str) -> Engine:
+    # Without the engine's BEGIN IMMEDIATE: a WAL reader neither waits for the writer
+    # nor blocks it. No pool: nothing stays open after the read.
+    return create_engine(url, poolclass=NullPool)
+
+
+def state_basis(state: dict[str, dict[str, Any]]) -> str:
+    """A short digest of the consents a form was shown with: posting the same form
+    twice (a double click, a reload) makes the same event ids, so it counts once."""
+    parts = [
+        f"{k}:{int(v['granted'])}:{v['at'].isoformat() if v['at'] else ''}"
+        for k, v in state.items()
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def answer_from_page(customer_id: str, answers: dict[str, bool], basis: str) -> list[int]:
+    """Record the customer's answer on the consent page; answer the stored event ids.
+
+    ``answers`` holds each of :data:`PAGE_KINDS` (True: keep or give). Every consent the
+    customer keeps is recorded again, so its time is renewed: keeping everything is the
+    re-confirmation the law asks for every two years. Advertising consent (``ad``), if
+    it was given, is kept while any channel is, and then always recorded, so
+    ``ad_consent_at`` moves even when nothing else changes. Event ids derive from
+    ``basis`` (the state the form showed) and the answer: the same form posted again
+    stores nothing new.
+
+    Raises:
+        ValidationError: a kind missing from ``answers``.
+        NotFound: no such customer.
+    """
+    missing = [kind for kind in PAGE_KINDS if kind not in answers]
+    if missing:
+        raise ValidationError(f"no answer for {', '.join(missing)}")
+    state = consent_state(customer_id)
+    if state is None:
+        raise NotFound(f"no customer '{customer_id}'")
+    wanted = {kind: answers[kind] for kind in PAGE_KINDS}
+    # Never given: the page does not give it either (it re-confirms, it does not sign up).
+    wanted["ad"] = state["ad"]["granted"] and any(wanted[kind] for kind in CHANNEL_KINDS)
+    # "No" to what was never given changes nothing and needs no event.
+    changes = {k: v for k, v in wanted.items() if v or state[k]["granted"]}
+    if not changes:
+        return []
+    answer = ",".join(f"{k}={int(v)}" for k, v in sorted(wanted.items()))
+    request = hashlib.sha256(f"{basis}|{answer}".encode()).hexdigest()[:16]
+    now = clock.now()
+    events = [
+        consent_changed(
+            customer_id, kind, granted, now, f"page-{request}", source=PAGE_SOURCE, by="customer"
+        )
+        for kind, granted in sorted(changes.items())
+    ]
+    return ingest(events, source="consent").stored_ids

@@ -7,13 +7,19 @@ are planned on the agenda at realistic delays and carried out through the tracki
 routes when the clock gets there. An SMS may get a reply (the gateway reports it as
 ``sms_replied``) or an opt-out through the free 080 number. A company mail gateway
 fetches every link of the mail it lets through: those fetches are scanner traffic
-that the tracking routes must tell apart.
+that the tracking routes must tell apart. Asked to re-confirm their advertising
+consent, most customers who read the mail answer on the consent page: most keep it,
+some withdraw SMS or everything.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -39,6 +45,13 @@ SMS_OPT_OUT = 0.008
 SMS_FAILED = 0.015
 BUY_AFTER_REPLY = (0.12, 0.25)
 SCANNER = "Mimecast Security Gateway/5.0 (link-checker)"
+CONSENT_ANSWER = 0.6  # of re-confirmation mails: the customer answers on the page
+CONSENT_WITHDRAW_SMS = 0.12  # of answers: keeps e-mail, withdraws SMS
+CONSENT_WITHDRAW_ALL = 0.05  # of answers: withdraws every channel
+_CHECKED = re.compile(r'name="(\w+)" value="(yes|no)" checked')
+_BASIS = re.compile(r'name="basis" value="([0-9a-f]+)"')
+_CONSENT_LINK = re.compile(r"/consent/[A-Za-z0-9_.\-]+")
+CONSENT_TEMPLATES = ("consent_reconfirm", "consent_result")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +82,9 @@ def answer_sent(world: World, since: datetime, until: datetime) -> int:
         path = sent_file(message.provider_id)
         if person is None or path is None:
             continue  # calls: the agent works them from the queue
-        if message.channel == "email":
+        if message.channel == "email" and message.template in CONSENT_TEMPLATES:
+            _answer_consent_mail(world, message, path)
+        elif message.channel == "email":
             _answer_email(world, message, person, read_mail(path))
         elif message.channel == "sms":
             reports.append(_answer_sms(world, message, person, read_sms(path)))
@@ -183,7 +198,50 @@ def _product_of(url: str) -> str | None:
     return path.rsplit("/", 1)[1] or None
 
 
+def _answer_consent_mail(world: World, m: Message, path: Path) -> None:
+    """A consent mail is read, not clicked through to the site: the re-confirmation is
+    answered on the consent page through the link in its text (or not at all); the
+    result notice is only read."""
+    rng, now = world.rng, clock.now()
+    if m.template != "consent_reconfirm" or rng.random() >= CONSENT_ANSWER:
+        return
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    text = mail.get_body(("plain",))
+    found = _CONSENT_LINK.search(str(text.get_content()) if text is not None else "")
+    if found is None:
+        raise DemoError(f"the re-confirmation mail {m.id} has no consent link")
+    draw = rng.random()
+    withdraw = (
+        ("email", "sms", "call")
+        if draw < CONSENT_WITHDRAW_ALL
+        else ("sms",)
+        if draw < CONSENT_WITHDRAW_ALL + CONSENT_WITHDRAW_SMS
+        else ()
+    )
+    at = now + timedelta(minutes=5 + rng.expovariate(1 / 600))
+    link = found.group(0)
+    world.agenda.add(at, lambda: _answer_consent(world, link, withdraw))
+
+
 # --- carried out when the clock gets there ---------------------------------------------
+
+
+def _answer_consent(world: World, link: str, withdraw: tuple[str, ...]) -> None:
+    """Open the consent page and post its form: every consent as shown, except those
+    in ``withdraw``."""
+    page = world.get(link)
+    if page.status_code != 200:
+        raise DemoError(f"GET the consent page answered {page.status_code}: {page.text[:200]}")
+    basis = _BASIS.search(page.text)
+    if basis is None:
+        raise DemoError("the consent page has no form")
+    form = {
+        kind: "no" if kind in withdraw else shown for kind, shown in _CHECKED.findall(page.text)
+    }
+    posted = world.client.post(link, data=form | {"basis": basis.group(1)})
+    if posted.status_code != 200:
+        raise DemoError(f"POST the consent page answered {posted.status_code}")
+    world.did["consent_withdrawn" if withdraw else "consent_kept"] += 1
 
 
 def _open(world: World, mail: Mail) -> None:

@@ -8,7 +8,7 @@ source:
 delivery                 ``sent:<message>``, ``bounce:<message>``
 tracking                 ``open:<message>[:bot]``, ``click:<message>:<url hash>:<minute>[:bot]``,
                          ``unsubscribe:<message>``, ``sms:<message>:<status or reply hash>``
-call center              ``call:<task>``
+call center              ``call:<task>``, ``service:<task>`` (a service task's outcome)
 consents                 ``consent-change:<customer>:<kind>:<request>`` (an operator's change)
 journeys                 ``journey:<message key>`` (an ``emit`` action)
 segments                 ``segment:<segment>:<customer>:<entered|exited>:<tag>``
@@ -120,6 +120,14 @@ def call_completed(
 ) -> EventIn:
     """An agent's outcome of a call task (one per task)."""
     return _event(f"call:{task_id}", "call_completed", at, customer_id, properties)
+
+
+def service_completed(
+    task_id: int, customer_id: str, at: datetime, properties: dict[str, Any]
+) -> EventIn:
+    """An agent's answer to a complaint or an inquiry (one per task): its category and
+    outcome (resolved, escalated, callback)."""
+    return _event(f"service:{task_id}", "service_completed", at, customer_id, properties)
 
 
 # --- consents ----------------------------------------------------------------------------

@@ -51,7 +51,11 @@ CORE_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     "unsubscribed": {},
     "sms_delivered": {},
     "sms_replied": {},
+    "sms_clicked": {},
     "call_completed": {"outcome": _S},
+    "complaint": {"category": _S},
+    "inquiry": {"category": _S},
+    "service_completed": {"outcome": _S, "category": _S},
     "timer_due": {"timer_id": (str, int)},
     "policy_maturity_approaching": {"policy_id": _S},
     "customer_dormant": {},
@@ -79,6 +83,11 @@ _OPTIONAL: dict[str, tuple[tuple[str, tuple[type, ...]], ...]] = {
         (n, k) for n, k in OPTIONAL_TYPED.items() if n not in needs and n not in CHECKS.get(t, {})
     )
     for t, needs in CORE_TYPES.items()
+}
+# Text properties of core types with a length bound (the call task's columns hold them).
+BOUNDED_TEXT: dict[str, dict[str, int]] = {
+    "complaint": {"category": 64, "text": 2000},
+    "inquiry": {"category": 64, "text": 2000},
 }
 _NORMALISED_CORE = {re.sub(r"[^a-z0-9]", "", t): t for t in CORE_TYPES}
 
@@ -218,6 +227,23 @@ def _check_properties(etype: str, props: dict[str, Any], errors: list[str]) -> N
         value = props.get(name)
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
             errors.append(f"properties.{name} must be {_names(types)}, not {json_kind(value)}")
+    for name, limit in BOUNDED_TEXT.get(etype, {}).items():
+        value = props.get(name)
+        if name in CORE_TYPES[etype] and not isinstance(value, str):
+            continue  # missing or not a string: said above
+        _bounded(value, f"properties.{name}", limit, errors)
+
+
+def _bounded(value: Any, name: str, limit: int, errors: list[str]) -> None:
+    """A string, not blank, at most ``limit`` characters (None: not given)."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        errors.append(f"{name} must be a string, not {json_kind(value)}")
+    elif not value.strip():
+        errors.append(f"{name} is empty")
+    elif len(value) > limit:
+        errors.append(f"{name} is longer than {limit} characters")
 
 
 def _names(types: tuple[type, ...]) -> str:

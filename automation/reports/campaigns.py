@@ -26,6 +26,10 @@ Definitions (per message; a row's figure is how many of its messages qualify):
   converted / sent; ``None`` when the denominator is 0. Opens and clicks exist only for
   e-mail, so rows mixing channels have diluted open and click rates.
 
+The advertising-consent re-confirmation (asked, answered, kept and withdrawn per
+channel, no answer, ``ad_consent_expired`` suppressions) comes with every report:
+``campaigns_consent``, definitions there.
+
 The parts: ``campaigns_queries`` (the SQL statement, explained there) and
 ``campaigns_figures`` (the report's dataclasses); this module runs the statement and
 sums its groups into rows, per-channel totals and the overall total.
@@ -37,6 +41,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from automation.db import get_engine
+from automation.reports.campaigns_consent import consent_figures
 from automation.reports.campaigns_figures import CampaignReport, CampaignRow, Counts
 from automation.reports.campaigns_queries import DIMENSIONS, SUMMED, campaign_query
 from automation.reports.period import Period
@@ -85,6 +90,7 @@ def campaign_report(period: Period, by: Sequence[str] = DEFAULT_BY) -> CampaignR
         rows=_rows(dims, groups),
         channels=_rows(("channel",), channels),
         total=total,
+        consent=consent_figures(period),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from automation.reports.campaigns_consent import ConsentFigures
 from automation.reports.period import Period
 
 
@@ -89,6 +90,7 @@ class CampaignReport:
     rows: list[CampaignRow]
     channels: list[CampaignRow]  # one per channel, whatever ``by`` is
     total: Counts
+    consent: ConsentFigures = field(default_factory=ConsentFigures)  # re-confirmation
 
     @property
     def suppressed_by_reason(self) -> dict[str, int]:
@@ -109,6 +111,7 @@ class CampaignReport:
             "channels": [r.to_dict() for r in self.channels],
             "total": self.total.to_dict(),
             "suppressed_by_reason": _ranked(self.suppressed_by_reason),
+            "consent_reconfirmation": self.consent.to_dict(),
         }
 
 

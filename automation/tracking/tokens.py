@@ -104,7 +104,8 @@ def rewrite_links(html_text: str, message_id: int, base_url: str) -> str:
     URL the browser would have followed (``&amp;`` → ``&``).
     """
     base = base_url.rstrip("/")
-    untouched = (f"{base}/u/", f"{base}/t/")
+    # The consent page's link is a capability: a click event must not store it.
+    untouched = (f"{base}/u/", f"{base}/t/", f"{base}/consent/")
 
     def replace(match: re.Match[str]) -> str:
         url = html.unescape(match.group(3))

@@ -41,6 +41,7 @@ POLICY_REASONS = {
     "unsubscribed",
     "hard_bounced",
     "do_not_call",
+    "complaint_pause",
 }
 
 
@@ -183,24 +184,37 @@ def test_suppressions_match_the_customers_consents_and_flags(runs: Any) -> None:
         rows = conn.execute(
             text(
                 "SELECT m.status, m.channel, m.reason, m.updated_at, c.email_consent, "
-                "c.sms_consent, c.call_consent, c.ad_consent, c.ad_consent_at, c.attributes "
+                "c.email_consent_at, c.sms_consent, c.sms_consent_at, c.call_consent, "
+                "c.call_consent_at, c.ad_consent, c.ad_consent_at, c.attributes "
                 "FROM messages m JOIN customers c ON c.customer_id = m.customer_id "
                 "WHERE m.status IN ('sent', 'suppressed')"
             )
         ).all()
     flags = {"email": "unsubscribed", "sms": "unsubscribed_sms", "call": "do_not_call"}
+
+    def since(value: Any, at: datetime) -> bool:
+        # The customer answered after the message (the consent page): its consent then
+        # is no longer the row's.
+        return value is not None and datetime.fromisoformat(str(value)) > at
+
     for row in rows:
         m = row._mapping
+        at = datetime.fromisoformat(str(m["updated_at"]))
         agreed = m[f"{m['channel']}_consent"]
+        changed = since(m[f"{m['channel']}_consent_at"], at)
         if m["status"] == "sent":  # nothing reached a customer who refused the channel
-            assert agreed, m
+            # …except a call the customer asked for (a consultation or service task)
+            assert agreed or changed or m["reason"] == "requested_by_customer", m
         elif m["reason"] == f"no_{m['channel']}_consent":
-            assert not agreed, m
+            assert not agreed or changed, m
         elif m["reason"] == "no_ad_consent":
-            assert not m["ad_consent"], m
+            assert not m["ad_consent"] or since(m["ad_consent_at"], at), m
         elif m["reason"] == "ad_consent_expired":
-            lapses = datetime.fromisoformat(str(m["ad_consent_at"])) + timedelta(days=730)
-            assert m["ad_consent"] and lapses <= datetime.fromisoformat(str(m["updated_at"])), m
+            given = datetime.fromisoformat(str(m["ad_consent_at"]))
+            lapsed = m["ad_consent"] and given + timedelta(days=730) <= at
+            assert lapsed or given > at, m
+        elif m["reason"] == "complaint_pause":
+            assert json.loads(m["attributes"]).get("complained_at"), m
         elif m["reason"] in ("unsubscribed", "do_not_call"):
             assert json.loads(m["attributes"]).get(flags[m["channel"]]), m
         else:
