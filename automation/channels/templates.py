@@ -22,11 +22,13 @@ from typing import Any
 from automation.channels.base import CHANNELS
 from automation.channels.jinja import TemplateProblem, check_name
 from automation.config import get_settings
+from automation.tracking.short import LINKS, short_url
 
 
 def sample_context(channel: str) -> dict[str, Any]:
-    """A full context of the shape the delivery passes, for previews and checks."""
-    return {
+    """A full context of the shape the delivery passes, for previews and checks (an
+    SMS's links are short tracked links, as ``delivery/content.py`` gives them)."""
+    context: dict[str, Any] = {
         "customer": {
             "customer_id": "C-0001",
             "name": "홍길동",
@@ -35,6 +37,8 @@ def sample_context(channel: str) -> dict[str, Any]:
             "gender": "M",
             "birth_date": "1985-03-14",
             "joined_at": "2024-11-22",
+            "top_content": ["education-children", "pension-savings"],
+            "top_categories": ["insurance"],
         },
         "policy": {
             "policy_id": "P-0001",
@@ -51,6 +55,9 @@ def sample_context(channel: str) -> dict[str, Any]:
         },
         "message": {"id": 1, "key": f"sample:{channel}"},
     }
+    if channel == "sms":
+        context["links"] = {name: short_url(1, name) for name in LINKS.values()}
+    return context
 
 
 def check_template(channel: str, name: str) -> list[str]:
@@ -93,4 +100,7 @@ def _sparse(channel: str) -> dict[str, Any]:
     context["customer"]["name"] = None
     context["policy"] = None
     context["product"] = None
+    context["customer"]["top_content"] = []
+    context["customer"]["top_categories"] = []
+    context.get("links", {}).pop("product", None)  # no fixed product: the site's link
     return context

@@ -21,7 +21,7 @@ from automation.db.sql import dialect_insert
 from automation.models import Attribution, Event, Message
 
 CONVERSIONS = frozenset({"policy_purchased", "policy_renewed"})
-ENGAGEMENTS = ("email_opened", "email_clicked", "sms_replied", "call_completed")
+ENGAGEMENTS = ("email_opened", "email_clicked", "sms_clicked", "sms_replied", "call_completed")
 CALL_REACHED = frozenset({"reached", "interested", "appointment", "sold", "not_interested"})
 _attributions = Attribution.__table__  # type: ignore[attr-defined]
 

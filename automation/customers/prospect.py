@@ -67,15 +67,20 @@ RULES: dict[str, Rule] = {
     "return_visit": Rule(10, 20, "viewed a product again more than a visit (30 min) later"),
     "email_clicked": Rule(10, 20, "clicked an e-mail (a scanner's click does not count)"),
     "sms_replied": Rule(10, 10, "replied to an SMS"),
+    "sms_clicked": Rule(10, 20, "followed an SMS link (a scanner's fetch does not count)"),
     # Twelve views are kept (five count) so that return visits can be found among them.
     "product_view": Rule(5, 25, "viewed a product", kept=12),
     "new_category": Rule(5, 15, "viewed content in a category the customer holds no policy of"),
 }
 PROSPECT_TYPES = frozenset(
-    {"quote_request", "consultation_request", "email_clicked", "sms_replied", "call_completed"}
-)
-PROSPECT_TYPES = frozenset(
-    {"quote_request", "consultation_request", "email_clicked", "sms_replied", "call_completed"}
+    {
+        "quote_request",
+        "consultation_request",
+        "email_clicked",
+        "sms_clicked",
+        "sms_replied",
+        "call_completed",
+    }
 )
 
 
@@ -114,6 +119,8 @@ def _signal(
         return ("new_category", category) if category not in held(event.customer_id or "") else None
     if kind == "email_clicked" and responded(event):
         return "email_clicked", None
+    if kind == "sms_clicked" and responded(event):
+        return "sms_clicked", None
     if kind == "sms_replied":
         return "sms_replied", None
     if kind == "call_completed" and props.get("outcome") in ("interested", "appointment"):

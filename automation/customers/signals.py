@@ -13,6 +13,7 @@ RESPONSES = {
     "email_opened": "email",
     "email_clicked": "email",
     "sms_replied": "sms",
+    "sms_clicked": "sms",
     "call_completed": "call",
 }
 CALL_RESPONDED = frozenset({"interested", "appointment", "sold"})

@@ -1,68 +1,37 @@
 """What a message says about its customer: the template's context, and the call
-task's snapshot of the customer's online preferences."""
+task's snapshot of the customer's online preferences.
+
+The context's ``product`` is the one the journey fixed when it decided the message
+(``payload.product_code``, see ``journeys/products.py``), else :func:`recommended`. An
+SMS's ``links`` are short tracked links (``tracking/short.py``): every byte counts there,
+and an e-mail's links are tracked when it is sent instead."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from automation import clock
 from automation.customers.preferences import ranked
+from automation.journeys.products import (
+    Catalog,
+    load_catalog,
+    product_facts,
+    recommended,
+    wanted_product,
+)
 from automation.models import Customer, Event, Message, Policy, Product
+from automation.tracking.short import short_url
+
+__all__ = ["Catalog", "context_for", "load_catalog", "preference_report", "template_context"]
 
 RECENT_DAYS = 90
 VIEW_TYPES = ("page_view", "content_view", "product_view")
 RESPONSE_TYPES = ("email_opened", "email_clicked", "sms_replied", "call_completed", "unsubscribed")
-
-
-@dataclass
-class Catalog:
-    """What the templates of a batch of messages read, loaded in two statements."""
-
-    policies: dict[str, Policy]  # the customers' own and those messages name, by id
-    held: dict[str, set[str]]  # customer → product codes of the policies they hold
-    products: dict[str, Product]  # every product a context may name
-    md_pick: Product | None  # the first MD pick by code
-    preferred: dict[str, list[str]]  # customer → product codes, most preferred first
-
-
-def load_catalog(
-    session: Session, messages: Sequence[Message], customers: Sequence[Customer]
-) -> Catalog:
-    """Policies and products for the contexts of ``messages`` to ``customers``."""
-    customer_ids = [c.customer_id for c in customers]
-    named = {str(m.payload["policy_id"]) for m in messages if m.payload.get("policy_id")}
-    policies = {
-        p.policy_id: p
-        for p in session.exec(
-            select(Policy).where(
-                or_(col(Policy.customer_id).in_(customer_ids), col(Policy.policy_id).in_(named))
-            )
-        )
-    }
-    held: dict[str, set[str]] = {c: set() for c in customer_ids}
-    for policy in policies.values():
-        if policy.customer_id in held and policy.product_code:
-            held[policy.customer_id].add(policy.product_code)
-    preferred = {c.customer_id: ranked(c.attributes or {}, "product") for c in customers}
-    codes = {code for codes in preferred.values() for code in codes}
-    codes |= {p.product_code for p in policies.values() if p.product_code}
-    products = {
-        p.product_code: p
-        for p in session.exec(
-            select(Product).where(
-                or_(col(Product.product_code).in_(codes), col(Product.md_pick).is_(True))
-            )
-        )
-    }
-    picks = sorted(code for code, p in products.items() if p.md_pick)
-    return Catalog(policies, held, products, products[picks[0]] if picks else None, preferred)
+TOP_INTERESTS = 3  # content keys and categories a template sees, most read first
 
 
 def template_context(session: Session, message: Message, customer: Customer) -> dict[str, Any]:
@@ -73,7 +42,16 @@ def template_context(session: Session, message: Message, customer: Customer) -> 
 def context_for(catalog: Catalog, message: Message, customer: Customer) -> dict[str, Any]:
     """:func:`template_context` from a loaded :class:`Catalog` (no statement)."""
     policy = _policy(catalog, message.payload.get("policy_id"))
-    return {
+    attrs = customer.attributes or {}
+    code = message.payload.get("product_code")  # fixed when decided (journeys/products.py)
+    chosen = catalog.products.get(str(code)) if code else None
+    if chosen is not None:
+        product = product_facts(chosen)
+    elif wanted := message.payload.get("product_wanted"):  # bulk entry: chosen now
+        product = wanted_product(catalog, customer, str(wanted))
+    else:
+        product = recommended(catalog, customer)
+    context: dict[str, Any] = {
         "customer": {
             "customer_id": customer.customer_id,
             "name": customer.name,
@@ -82,11 +60,24 @@ def context_for(catalog: Catalog, message: Message, customer: Customer) -> dict[
             "gender": customer.gender,
             "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
             "joined_at": customer.joined_at.date().isoformat() if customer.joined_at else None,
+            # What the member reads most (the preferences step): welcome tips follow it.
+            "top_content": ranked(attrs, "content")[:TOP_INTERESTS],
+            "top_categories": ranked(attrs, "category")[:TOP_INTERESTS],
         },
         "policy": policy,
-        "product": _recommended(catalog, customer),
+        "product": product,
         "message": {"id": message.id, "key": message.idempotency_key},
     }
+    if message.channel == "sms" and message.id is not None:
+        context["links"] = sms_links(message.id, product=chosen is not None)
+    return context
+
+
+def sms_links(message_id: int, *, product: bool) -> dict[str, str]:
+    """An SMS's short tracked links; ``links.product`` only for a product the journey
+    fixed (the redirect finds it in the message), else the site's own link stays."""
+    names = ("consult", "home", "mypage", *(("product",) if product else ()))
+    return {name: short_url(message_id, name) for name in names}
 
 
 def preference_report(session: Session, customer: Customer) -> dict[str, Any]:
@@ -148,26 +139,6 @@ def _policy(catalog: Catalog, policy_id: Any) -> dict[str, Any] | None:
         "start_date": policy.start_date.isoformat() if policy.start_date else None,
         "maturity_date": policy.maturity_date.isoformat() if policy.maturity_date else None,
         "status": policy.status,
-    }
-
-
-def _recommended(catalog: Catalog, customer: Customer) -> dict[str, Any] | None:
-    """The product the customer prefers most (recency-weighted views, kept by the
-    preferences step) and does not hold; else an MD pick they do not hold."""
-    held = catalog.held.get(customer.customer_id, set())
-    for code in catalog.preferred.get(customer.customer_id, []):
-        product = catalog.products.get(code)
-        if product is not None and code not in held:
-            return _product(product)
-    pick = catalog.md_pick
-    return _product(pick) if pick is not None and pick.product_code not in held else None
-
-
-def _product(product: Product) -> dict[str, Any]:
-    return {
-        "product_code": product.product_code,
-        "name": product.name,
-        "category": product.category,
     }
 
 

@@ -8,6 +8,7 @@ through them — the only place that decides what a customer gets next.
   (immutable versions), the compiled-machine cache, pause and resume.
 - ``engine.py``: the pipeline step; ``moves.py``: moving, entering, finishing, handing
   off; ``actions.py``: what a state does (messages decided, attributes, events);
+  ``products.py``: the product a message names, chosen when it is decided;
   ``timing.py``: when timers are due; ``journal.py``: transitions and timers written
   at commit.
 - ``bulk.py``: a condition's customers entered in bulk.

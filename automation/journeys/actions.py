@@ -10,6 +10,7 @@ from typing import Any
 from automation import clock
 from automation.customers.chunk import Chunk
 from automation.events.catalog import journey_emitted
+from automation.journeys import products
 from automation.journeys.definition import Action
 from automation.models import Customer, Enrollment, Event, Message
 
@@ -50,6 +51,9 @@ def _message(
         }
     if enrollment.context.get("policy_id"):
         payload["policy_id"] = enrollment.context["policy_id"]
+    if action.args.get("product"):
+        # Fixed now, so a retry renders the same product (journeys/products.py).
+        payload |= products.choose(chunk.session, customer, action.args["product"])
     message = Message(
         idempotency_key=message_key(enrollment, action),
         enrollment_id=enrollment.id,

@@ -308,6 +308,8 @@ class _Planner:
             payload: dict[str, Any] = {"enrollment_id": enrollment_id, "trigger_event_id": None}
             if action.kind == "call":
                 payload |= {"queue": action.args["queue"], "priority": action.args["priority"]}
+            if action.args.get("product"):  # chosen at render (journeys/products.py)
+                payload["product_wanted"] = action.args["product"]
             rows.messages.append(
                 [
                     None,  # the id, known once the page's messages are counted

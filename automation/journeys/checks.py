@@ -1,10 +1,19 @@
 """Whole-journey checks: every target exists, every state is reachable and has a way
-out, immediate states stay immediate, and every template is there."""
+out, immediate states stay immediate, every template is there and every product code
+an action names is in the catalogue."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
+
 from automation.config import get_settings
+from automation.db import session_scope
 from automation.journeys.definition import JourneySpec, StateSpec
+from automation.models import Product
 
 Problem = tuple[tuple[str | int, ...], str]
 TEMPLATE_FILES = {"email": ("email/{}.html", "email/{}.txt"), "sms": ("sms/{}.txt",)}
@@ -97,3 +106,32 @@ def check_templates(spec: JourneySpec) -> list[Problem]:
                 checked[key] = check_template(action.kind, name)
             problems += [(where, f"template '{name}': {problem}") for problem in checked[key]]
     return problems
+
+
+def check_products(spec: JourneySpec) -> list[Problem]:
+    """Every product code an action names must be in the catalogue (``products``).
+
+    Checked where possible: with no database, or an empty catalogue (a fresh install
+    publishes its journeys before importing products), nothing can be said, so nothing
+    is refused; at send time an unknown code falls back to ``best_for_customer``.
+    """
+    named = spec.products()
+    if not named:
+        return []
+    codes = sorted({code for _, code in named})
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return []  # no database here: validating a file must not create one
+    try:
+        with session_scope() as session:
+            if session.exec(select(Product.product_code).limit(1)).first() is None:
+                return []
+            query = select(Product.product_code).where(col(Product.product_code).in_(codes))
+            known = set(session.exec(query).all())
+    except SQLAlchemyError:  # no database or no schema yet: validate what the file says
+        return []
+    return [
+        (where, f"product '{code}' is not in the catalogue (products); or use best_for_customer")
+        for where, code in named
+        if code not in known
+    ]

@@ -25,6 +25,10 @@ DATE_FIELDS = {
     "customer.joined_at",
 }
 PRIORITIES = ("high", "normal", "low")
+# What an e-mail or SMS may name as its product besides a product code: a rule chosen
+# per customer when the message is decided (``journeys/products.py``).
+PRODUCT_RULES = ("best_for_customer", "md_pick")
+PRODUCT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,15 @@ class JourneySpec:
 
     def state(self, name: str) -> StateSpec:
         return self.states[name]
+
+    def products(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(where in the file, code) for every product code an action names (not rules)."""
+        return [
+            (("states", s.name, "do", a.index, a.kind, "product"), a.args["product"])
+            for s in self.states.values()
+            for a in s.actions
+            if a.args.get("product") and a.args["product"] not in PRODUCT_RULES
+        ]
 
     def templates(self) -> list[tuple[str, str]]:
         """(channel, template) for every e-mail and SMS action."""

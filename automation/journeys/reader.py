@@ -18,6 +18,8 @@ from automation.journeys.definition import (
     ID_PATTERN,
     NAME_PATTERN,
     PRIORITIES,
+    PRODUCT_CODE,
+    PRODUCT_RULES,
     Action,
     Arm,
     Branch,
@@ -244,11 +246,33 @@ def read_action(item: Any, index: int, where: Where, out: Problems) -> Action | 
 
 
 def _named_args(kind: str, value: Any, where: Where, out: Problems) -> dict[str, Any] | None:
-    """E-mail and SMS name a template; a handoff names a journey."""
+    """E-mail and SMS name a template (and maybe a product); a handoff names a journey."""
     if isinstance(value, str) and value:
         return {"template" if kind != "handoff" else "journey": value}
-    out.fail(where, f"{kind} takes a {'journey id' if kind == 'handoff' else 'template name'}")
+    if kind != "handoff" and isinstance(value, dict):
+        return _message_args(kind, value, where, out)
+    what = "a journey id" if kind == "handoff" else "a template name, or {template: T, product: P}"
+    out.fail(where, f"{kind} takes {what}")
     return None
+
+
+def _message_args(
+    kind: str, value: dict[Any, Any], where: Where, out: Problems
+) -> dict[str, Any] | None:
+    """``{template: cross_sell, product: EDU-CARE | best_for_customer | md_pick}``."""
+    unknown_keys(value, {"template", "product"}, where, out)
+    template, product = value.get("template"), value.get("product")
+    if not isinstance(template, str) or not template:
+        out.fail(where, f"{kind} needs a template: {{template: name, product: P}}")
+        return None
+    args: dict[str, Any] = {"template": template}
+    if product is None:
+        return args
+    if not isinstance(product, str) or not PRODUCT_CODE.match(product):
+        rules = ", ".join(PRODUCT_RULES)
+        out.fail((*where, "product"), f"product is a product code or one of {rules}")
+        return None
+    return args | {"product": product}
 
 
 def _call_args(value: Any, where: Where, out: Problems) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from automation.errors import ValidationError
 from automation.journeys import yamlmap
-from automation.journeys.checks import check_graph, check_templates
+from automation.journeys.checks import check_graph, check_products, check_templates
 from automation.journeys.definition import JourneySpec
 from automation.journeys.reader import read_journey
 from automation.journeys.values import Problems
@@ -53,6 +53,7 @@ def load_text(text: str, filename: str = "<journey>", *, check_files: bool = Tru
         problems.add(check_graph(spec))
         if check_files:
             problems.add(check_templates(spec))
+            problems.add(check_products(spec))
     if problems.found or spec is None:
         raise SpecError(problems.found or [f"{filename}:1: empty journey"])
     return spec

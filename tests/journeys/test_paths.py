@@ -105,13 +105,17 @@ RETENTION = [
 ]
 
 MEMBER = ("route", "member_settle")
+EMAIL_FIRST = (*MEMBER, "member_channel")  # a customer who reads e-mail
+CUSTOMER = ("route", "customer_thanks", "cross_sell_channel")
+SMS_FIRST = (*MEMBER, "member_channel", "member_sms_first")  # prefers SMS
+SMS_THEN_EMAIL = (*SMS_FIRST, "member_email_after_sms")
 LADDER = [
     Scenario(  # no response at all: every nudge, then the member is left as a lead
         "conversion-ladder",
         "member",
         (wait(1), wait(3), wait(4), wait(14), wait(30)),
         (
-            *MEMBER,
+            *EMAIL_FIRST,
             *("member_recommend", "member_sms", "member_call", "member_interested"),
             "dormant_lead",
         ),
@@ -130,35 +134,35 @@ LADDER = [
         "conversion-ladder",
         "member",
         (wait(1), CLICK, BUY),
-        (*MEMBER, "member_recommend", "member_interested", "customer_thanks"),
+        (*EMAIL_FIRST, "member_recommend", "member_interested", "customer_thanks"),
         "active",
     ),
     Scenario(
         "conversion-ladder",
         "member",
         (wait(1), BUY),
-        (*MEMBER, "member_recommend", "customer_thanks"),
+        (*EMAIL_FIRST, "member_recommend", "customer_thanks"),
         "active",
     ),
     Scenario(
         "conversion-ladder",
         "member",
         (wait(1), wait(3), REPLY),
-        (*MEMBER, "member_recommend", "member_sms", "member_interested"),
+        (*EMAIL_FIRST, "member_recommend", "member_sms", "member_interested"),
         "active",
     ),
     Scenario(
         "conversion-ladder",
         "member",
         (wait(1), wait(3), BUY),
-        (*MEMBER, "member_recommend", "member_sms", "customer_thanks"),
+        (*EMAIL_FIRST, "member_recommend", "member_sms", "customer_thanks"),
         "active",
     ),
     Scenario(
         "conversion-ladder",
         "member",
         (wait(1), wait(3), wait(4), BUY),
-        (*MEMBER, "member_recommend", "member_sms", "member_call", "customer_thanks"),
+        (*EMAIL_FIRST, "member_recommend", "member_sms", "member_call", "customer_thanks"),
         "active",
     ),
     Scenario(  # a first policy: thanks, then cross-sell escalating to a call, no answer
@@ -166,7 +170,7 @@ LADDER = [
         "customer",
         (wait(14), wait(3), wait(4), wait(14), wait(30)),
         (
-            *("route", "customer_thanks", "cross_sell", "cross_sell_sms", "cross_sell_call"),
+            *(*CUSTOMER, "cross_sell", "cross_sell_sms", "cross_sell_call"),
             *("cross_sell_interested", "done"),
         ),
         "completed",
@@ -176,7 +180,7 @@ LADDER = [
         "conversion-ladder",
         "customer",
         (wait(14), CLICK, BUY2),
-        ("route", "customer_thanks", "cross_sell", "cross_sell_interested", CONVERTED),
+        (*CUSTOMER, "cross_sell", "cross_sell_interested", CONVERTED),
         "converted",
     ),
     Scenario(
@@ -184,10 +188,74 @@ LADDER = [
         "customer",
         (wait(14), wait(3), REPLY, UNSUB),
         (
-            *("route", "customer_thanks", "cross_sell", "cross_sell_sms"),
+            *(*CUSTOMER, "cross_sell", "cross_sell_sms"),
             *("cross_sell_interested", EXITED),
         ),
         "exited",
+    ),
+    Scenario(  # prefers SMS: the SMS first, then the e-mail, then the call
+        "conversion-ladder",
+        "member:sms",
+        (wait(1), wait(3), wait(4), wait(14), wait(30)),
+        (*SMS_THEN_EMAIL, "member_call", "member_interested", "dormant_lead"),
+        "completed",
+        ("product_reminder", "product_recommendation", None),
+    ),
+    Scenario(
+        "conversion-ladder",
+        "member:sms",
+        (wait(1), REPLY),
+        (*SMS_FIRST, "member_interested"),
+        "active",
+    ),
+    Scenario(
+        "conversion-ladder",
+        "member:sms",
+        (wait(1), BUY),
+        (*SMS_FIRST, "customer_thanks"),
+        "active",
+    ),
+    Scenario(
+        "conversion-ladder",
+        "member:sms",
+        (wait(1), wait(3), CLICK),
+        (*SMS_THEN_EMAIL, "member_interested"),
+        "active",
+    ),
+    Scenario(
+        "conversion-ladder",
+        "member:sms",
+        (wait(1), wait(3), BUY),
+        (*SMS_THEN_EMAIL, "customer_thanks"),
+        "active",
+    ),
+    Scenario(  # a first policy, prefers SMS: the cross-sell SMS first, then the e-mail
+        "conversion-ladder",
+        "customer:sms",
+        (wait(14), wait(3), wait(4), wait(14), wait(30)),
+        (
+            *(*CUSTOMER, "cross_sell_sms_first", "cross_sell_email_after_sms"),
+            *("cross_sell_call", "cross_sell_interested", "done"),
+        ),
+        "completed",
+        ("first_policy_thanks", "cross_sell_reminder", "cross_sell", None),
+    ),
+    Scenario(
+        "conversion-ladder",
+        "customer:sms",
+        (wait(14), REPLY),
+        (*CUSTOMER, "cross_sell_sms_first", "cross_sell_interested"),
+        "active",
+    ),
+    Scenario(
+        "conversion-ladder",
+        "customer:sms",
+        (wait(14), wait(3), CLICK),
+        (
+            *(*CUSTOMER, "cross_sell_sms_first", "cross_sell_email_after_sms"),
+            "cross_sell_interested",
+        ),
+        "active",
     ),
 ]
 
@@ -205,7 +273,7 @@ OTHERS = [
         "dormant-reactivation",
         "dormant",
         (wait(7), wait(7)),
-        ("comeback", "reminder", "done"),
+        ("route", "comeback", "reminder", "done"),
         "completed",
         ("reactivation", "reactivation_sms"),
     ),
@@ -213,10 +281,18 @@ OTHERS = [
         "dormant-reactivation",
         "dormant",
         (wait(7), send("login")),
-        ("comeback", "reminder", CONVERTED),
+        ("route", "comeback", "reminder", CONVERTED),
         "converted",
     ),
-    Scenario("dormant-reactivation", "dormant", (UNSUB,), ("comeback", EXITED), "exited"),
+    Scenario("dormant-reactivation", "dormant", (UNSUB,), ("route", "comeback", EXITED), "exited"),
+    Scenario(  # prefers SMS: the SMS first, then the e-mail
+        "dormant-reactivation",
+        "dormant:sms",
+        (wait(7), wait(7)),
+        ("route", "sms_first", "email_after_sms", "done"),
+        "completed",
+        ("reactivation_sms", "reactivation"),
+    ),
     *(
         Scenario(
             "anniversary-greeting",
@@ -240,7 +316,159 @@ OTHERS = [
         "exited",
     ),
 ]
-SCENARIOS = RETENTION + LADDER + OTHERS
+CALLED = {"journey_id": "consultation"}  # a consultation's own call, not another journey's
+SERVICE = [
+    Scenario(  # called, talked, nothing bought: a recommendation
+        "consultation",
+        "consultation",
+        (send("call_completed", outcome="appointment", **CALLED), wait(3), wait(14)),
+        ("call", "follow_up", "recommend", "done"),
+        "completed",
+        (None, "product_recommendation"),
+    ),
+    Scenario(  # nobody answered, a second call in business hours, then a purchase
+        "consultation",
+        "consultation",
+        (
+            send("call_completed", outcome="not_reached", **CALLED),
+            wait(1),
+            send("call_completed", outcome="interested", **CALLED),
+            BUY,
+        ),
+        ("call", "call_again", "second_call", "follow_up", CONVERTED),
+        "converted",
+        (None, None),
+    ),
+    Scenario(
+        "consultation",
+        "consultation",
+        (
+            send("call_completed", outcome="not_reached", **CALLED),
+            wait(1),
+            send("call_completed", outcome="do_not_call", **CALLED),
+        ),
+        ("call", "call_again", "second_call", "done"),
+        "completed",
+    ),
+    Scenario(
+        "consultation",
+        "consultation",
+        (send("call_completed", outcome="not_reached", **CALLED), wait(1), wait(3)),
+        ("call", "call_again", "second_call", "follow_up"),
+        "active",
+    ),
+    Scenario(
+        "consultation",
+        "consultation",
+        (send("call_completed", outcome="sold", **CALLED),),
+        ("call", "done"),
+        "completed",
+    ),
+    Scenario(  # never answered; asked again after the talk and after the recommendation
+        "consultation",
+        "consultation",
+        (
+            wait(3),
+            send("consultation_request"),
+            wait(3),
+            wait(3),
+            send("consultation_request"),
+            UNSUB,
+        ),
+        ("call", "follow_up", "call", "follow_up", "recommend", "call", EXITED),
+        "exited",
+    ),
+    Scenario(
+        "service-desk",
+        "complaint",
+        (send("service_completed", outcome="resolved", category="claim"),),
+        ("desk", "done"),
+        "completed",
+        (None,),
+    ),
+    Scenario(
+        "service-desk",
+        "complaint",
+        (
+            send("service_completed", outcome="callback", category="claim"),
+            send("service_completed", outcome="resolved", category="claim"),
+        ),
+        ("desk", "callback", "done"),
+        "completed",
+        (None, None),
+    ),
+    Scenario("service-desk", "complaint", (wait(30),), ("desk", "done"), "completed"),
+    Scenario(
+        "service-desk",
+        "complaint",
+        (send("service_completed", outcome="callback", category="claim"), wait(30)),
+        ("desk", "callback", "done"),
+        "completed",
+    ),
+    Scenario("service-desk", "complaint", (UNSUB,), ("desk", EXITED), "exited"),
+]
+ANSWER = send("consent_changed", kind="ad", granted=True, source="consent_page")
+ASK = "consent_reconfirm"
+CONSENT = [
+    Scenario(  # answered on the page after the e-mail
+        "consent-reconfirm",
+        "consent:both",
+        (ANSWER,),
+        ("route", "ask_email", CONVERTED),
+        "converted",
+        (ASK,),
+    ),
+    Scenario(  # never answered: e-mail, SMS, a reminder e-mail, then the consent lapses
+        "consent-reconfirm",
+        "consent:both",
+        (wait(3), wait(7), wait(14)),
+        ("route", "ask_email", "sms_allowed", "ask_sms", "remind", "remind_email", "no_answer"),
+        "completed",
+        (ASK, ASK, ASK),
+    ),
+    Scenario(  # no SMS consent: no SMS step
+        "consent-reconfirm",
+        "consent:email",
+        (wait(3), wait(14)),
+        ("route", "ask_email", "sms_allowed", "remind", "remind_email", "no_answer"),
+        "completed",
+        (ASK, ASK),
+    ),
+    Scenario(  # no e-mail: asked and reminded by SMS
+        "consent-reconfirm",
+        "consent:sms",
+        (wait(7), wait(14)),
+        ("route", "ask_sms", "remind", "remind_sms", "no_answer"),
+        "completed",
+        (ASK, ASK),
+    ),
+    Scenario("consent-reconfirm", "consent:none", (), ("route", "no_answer"), "completed", ()),
+    Scenario(
+        "consent-notice",
+        "notice:email",
+        (wait(1), wait(1)),
+        ("settle", "route", "by_email", "done"),
+        "completed",
+        ("consent_result",),
+    ),
+    Scenario(
+        "consent-notice",
+        "notice:sms",
+        (wait(1), wait(1)),
+        ("settle", "route", "by_sms", "done"),
+        "completed",
+        ("consent_result",),
+    ),
+    Scenario(
+        "consent-notice",
+        "notice:none",
+        (wait(1),),
+        ("settle", "route", "done"),
+        "completed",
+        (),
+    ),
+]
+SCENARIOS = RETENTION + LADDER + OTHERS + SERVICE + CONSENT
 
 
 def _enter(world: World, start: str) -> str:
@@ -249,22 +477,47 @@ def _enter(world: World, start: str) -> str:
         cid = world.customer(customer_in(start.split(":")[1]))
         world.policy("P1", cid, MATURITY)
         world.send("policy_maturity_approaching", cid, policy_id="P1")
-    elif start == "member":
-        cid = world.customer("M1", lifecycle_stage="member")
+    elif start.startswith("member"):
+        cid = world.customer("M1", lifecycle_stage="member", attributes=_prefers(start))
         world.send("signup", cid)
-    elif start == "customer":
-        cid = world.customer("M1", lifecycle_stage="member")
+    elif start.startswith("customer"):
+        cid = world.customer("M1", lifecycle_stage="member", attributes=_prefers(start))
         world.send("policy_purchased", cid, policy_id="N0")
     elif start == "signup":
         cid = world.customer("M1", lifecycle_stage="member")
         world.send("signup", cid)
-    elif start == "dormant":
-        cid = world.customer("D1")
+    elif start.startswith("dormant"):
+        cid = world.customer("D1", attributes=_prefers(start))
         world.send("customer_dormant", cid)
+    elif start.startswith(("consent:", "notice:")):
+        reach = start.split(":")[1]
+        cid = world.customer(
+            "K1",
+            mobile="010-1234-5678",
+            email=None if reach in ("sms", "none") else "k1@example.kr",
+            sms_consent=reach in ("both", "sms"),
+            email_consent=reach != "none",
+        )
+        if start.startswith("consent:"):
+            world.send("ad_consent_expiring", cid, given_at="2024-12-01T00:00:00+00:00")
+        else:
+            world.send("consent_changed", cid, kind="call", granted=False, source="console")
+    elif start == "consultation":
+        cid = world.customer("S1", mobile="010-1234-5678")
+        world.send("consultation_request", cid)
+    elif start == "complaint":
+        cid = world.customer("S1", mobile="010-1234-5678")
+        world.send("complaint", cid, category="claim", text="청구가 늦습니다")
     else:
         cid = world.customer("A1")
         world.send("customer_anniversary", cid, kind=start.split(":")[1])
     return cid
+
+
+def _prefers(start: str) -> dict[str, Any]:
+    """``member:sms`` → a customer whose preferred channel is SMS (conversion-ladder and
+    dormant-reactivation send them the SMS first)."""
+    return {"preferred_channel": "sms"} if start.endswith(":sms") else {}
 
 
 def _label(s: Scenario) -> str:

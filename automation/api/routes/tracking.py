@@ -1,4 +1,5 @@
-"""Tracking routes: the open pixel, link clicks and unsubscribes (no API key: tokens are signed).
+"""Tracking routes: the open pixel, link clicks, SMS short links and unsubscribes (no API
+key: tokens and short codes are signed).
 
 Each route checks its token, hands what happened to ``tracking/responses.py`` (which
 makes the event, with its scanner flag and deterministic id, and ingests it) and
@@ -16,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from automation.channels.base import CHANNELS
-from automation.tracking import responses
+from automation.tracking import responses, short
 from automation.tracking.tokens import BadToken, read_token
 from automation.worker.process import process_events
 
@@ -54,6 +55,16 @@ def click(token: str, request: Request) -> Response:
     responses.record_click(data.message_id, data.url, _fetch(request))
     # no-store: a cached redirect would skip the next click's recording.
     return RedirectResponse(data.url, status_code=302, headers=NO_STORE)
+
+
+@router.get("/s/{code}")
+def short_link(code: str, request: Request) -> Response:
+    """An SMS's short link: record the click, then 302 to the page of the insurer's site
+    the code names (the product its message was decided with, or the consultation page…)."""
+    target = short.follow(code, _fetch(request))
+    if target is None:
+        return _bad_link("the short link is not one of ours")
+    return RedirectResponse(target, status_code=302, headers=NO_STORE)
 
 
 @router.get("/u/{token}")
