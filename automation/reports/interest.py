@@ -46,10 +46,14 @@ from automation.conditions import CUSTOMERS, EVENTS
 from automation.db import get_engine
 from automation.db.types import UTCDateTime
 from automation.reports.period import Period
-from automation.reports.segment_groups import members_at, segment_names, unrecorded
+from automation.reports.segment_groups import (
+    member_visits,
+    members_at,
+    segment_names,
+    unrecorded,
+)
 from automation.reports.weblog_events import PURCHASE
 from automation.reports.weblog_figures import ratio
-from automation.reports.weblog_visits import visit_ctes
 
 LOOKBACK_DAYS = 30
 DEFAULT_DAYS = 30
@@ -171,18 +175,7 @@ def _counts(row: Any) -> tuple[int, int, int, int]:
 def _statement(members: Subquery, reference: datetime, until: datetime, conn: Connection) -> Any:
     """Per (segment, level): customers, converted, first-policy and repeat converts."""
     m = members.c
-    customers = CUSTOMERS.c.customer_id.in_(select(m.customer_id))
-    v = visit_ctes(customers, conn.dialect.name).visits.c
-    interest = (
-        select(
-            v.cid.label("customer_id"),
-            func.count().label("visits"),
-            func.sum(v.pages).label("pages"),
-        )
-        .where(v.cid.is_not(None))
-        .group_by(v.cid)
-        .subquery("interest")
-    )
+    interest = member_visits(members, conn, "interest")
     i = interest.c
     start = bindparam(None, reference, type_=UTCDateTime(), unique=True)
     end = bindparam(None, until, type_=UTCDateTime(), unique=True)

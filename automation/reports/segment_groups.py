@@ -37,6 +37,7 @@ from automation.conditions import CUSTOMERS
 from automation.conditions.times import years_before
 from automation.db.types import UTCDateTime
 from automation.models import Segment, SegmentChange
+from automation.reports.weblog_visits import visit_ctes
 
 SEGMENTS: Table = Segment.__table__  # type: ignore[attr-defined]
 CHANGES: Table = SegmentChange.__table__  # type: ignore[attr-defined]
@@ -149,3 +150,21 @@ def band_key(band: str) -> int:
 
 def gender_key(value: str) -> int:
     return GENDERS.index(value) if value in GENDERS else len(GENDERS)
+
+
+def member_visits(members: Subquery, conn: Connection, name: str) -> Subquery:
+    """Per member who visited (the period the web-log CTEs are bound to): ``visits`` and
+    ``pages``, keyed by ``customer_id``."""
+    m = members.c
+    customers = CUSTOMERS.c.customer_id.in_(select(m.customer_id))
+    v = visit_ctes(customers, conn.dialect.name).visits.c
+    return (
+        select(
+            v.cid.label("customer_id"),
+            func.count().label("visits"),
+            func.sum(v.pages).label("pages"),
+        )
+        .where(v.cid.is_not(None))
+        .group_by(v.cid)
+        .subquery(name)
+    )

@@ -38,13 +38,13 @@ from automation.reports.segment_groups import (
     band_key,
     gender,
     gender_key,
+    member_visits,
     members_at,
     segment_names,
     unrecorded,
 )
 from automation.reports.weblog_events import PAGE_TYPES, in_period, period_params, prop
 from automation.reports.weblog_figures import ratio
-from automation.reports.weblog_visits import visit_ctes
 
 TOP = 3
 ALL = "all"
@@ -151,18 +151,7 @@ def segment_usage_report(period: Period, segment: str | None = None) -> SegmentU
 def _usage(members: Subquery, band: Any, sex: Any, conn: Connection) -> Any:
     """Per (segment, band, gender): members, visitors, their page views and visits."""
     m = members.c
-    customers = CUSTOMERS.c.customer_id.in_(select(m.customer_id))
-    v = visit_ctes(customers, conn.dialect.name).visits.c
-    per_customer = (
-        select(
-            v.cid.label("customer_id"),
-            func.count().label("visits"),
-            func.sum(v.pages).label("pages"),
-        )
-        .where(v.cid.is_not(None))
-        .group_by(v.cid)
-        .subquery("per_customer")
-    )
+    per_customer = member_visits(members, conn, "per_customer")
     u = per_customer.c
     return (
         select(

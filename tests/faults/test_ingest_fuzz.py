@@ -100,6 +100,8 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "bounce": st.sampled_from(["hard", "soft"]),
     "suspected_bot": st.booleans(),
     "utm_source": st.text(max_size=8),
+    "category": st.sampled_from(["claim", "payment", "", "C" * 65]),  # complaint, inquiry
+    "text": st.text(max_size=12),
 }
 NAMED = st.sampled_from(sorted(PLAUSIBLE)).flatmap(
     lambda name: st.tuples(st.just(name), PLAUSIBLE[name])

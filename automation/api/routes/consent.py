@@ -20,12 +20,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from automation import clock
-from automation.channels.jinja import korean_date
 from automation.channels.variables import sender
-from automation.console.render import HEADERS
+from automation.console.render import HEADERS, environment
 from automation.customers.consent import PAGE_KINDS, answer_from_page, consent_state, state_basis
 from automation.customers.consent_link import BadConsentLink, read_consent_token
 from automation.delivery.policy import ad_consent_lapses
@@ -131,12 +130,4 @@ def _render(status: int, **context: Any) -> HTMLResponse:
 
 @functools.cache
 def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["kdate"] = korean_date
-    return env
+    return environment(TEMPLATES)
