@@ -57,7 +57,8 @@ def short_code(message_id: int, link: str) -> str:
 
 def read_code(code: str) -> tuple[int, str] | None:
     """(message id, link letter) of a genuine code, else None."""
-    if not 1 + 1 + _MAC_CHARS <= len(code) <= 24:
+    # Base 62 only: compare_digest refuses non-ASCII text, and nothing else is a code.
+    if not 1 + 1 + _MAC_CHARS <= len(code) <= 24 or not (code.isascii() and code.isalnum()):
         return None
     head, mac = code[:-_MAC_CHARS], code[-_MAC_CHARS:]
     if not hmac.compare_digest(mac, _mac(head)) or head[-1] not in LINKS:

@@ -141,6 +141,7 @@ def test_a_short_code_names_its_message_and_link_and_cannot_be_forged() -> None:
     assert read_code(forged) is None
     assert read_code(short_code(7, "product").replace("7p", "8p", 1)) is None
     assert read_code("") is None and read_code("x" * 40) is None
+    assert read_code("000000000\x80") is None and read_code("1p가나다라마바사아") is None
 
 
 def test_a_click_on_the_short_link_is_recorded_and_leads_to_the_product_page(
@@ -173,5 +174,7 @@ def test_a_bad_short_link_is_refused_and_records_nothing(database: str) -> None:
     client = TestClient(create_app(), headers={"User-Agent": BROWSER})
     answer = client.get("/s/1pAAAAAAAA", follow_redirects=False)
     assert answer.status_code == 400 and "링크가 올바르지 않습니다" in answer.text
+    answer = client.get("/s/000000000%C2%80", follow_redirects=False)  # not base 62
+    assert answer.status_code == 400
     with session_scope() as s:
         assert s.exec(select(Event).where(Event.type == "sms_clicked")).all() == []
