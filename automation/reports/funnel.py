@@ -130,15 +130,17 @@ def funnel_query(period: Period) -> Query:
     """One row: reached per rung (4 columns), then moved in per rung above visitor (3)."""
     start, end = _at(period.start_utc), _at(period.end_utc)
     # The policy history is read once and shared by the cohort and the moves.
-    history = History(_purchases().cte("bought"), _renewals().cte("renewed"))
+    history = _history().cte("history")
     people = _cohort(period).subquery("people")
     cid = people.c.cid
     cohort = (
         select(cid, *_rung_times(history))
         .select_from(
-            people.outerjoin(CUSTOMERS, C.customer_id == cid)
-            .outerjoin(history.bought, history.bought.c.customer_id == cid)
-            .outerjoin(history.renewed, history.renewed.c.customer_id == cid)
+            # The history joins the customer row, not the person: the planner knows the
+            # customer ids are unique, and so does not expect a join of millions of rows.
+            people.outerjoin(CUSTOMERS, C.customer_id == cid).outerjoin(
+                history, history.c.customer_id == C.customer_id
+            )
         )
         .subquery("cohort")
     )
@@ -160,7 +162,7 @@ def funnel_query(period: Period) -> Query:
     # ladder event in the period can have moved: the others are never computed.
     moving = (
         select(*_rung_times(history))
-        .select_from(_with_history(history))
+        .select_from(CUSTOMERS.outerjoin(history, history.c.customer_id == C.customer_id))
         .where(_may_have_moved(period))
         .subquery("moving")
     )
@@ -242,23 +244,37 @@ def _earlier(a: Any, b: Any) -> ColumnElement[datetime]:
     return _Earlier(a, b)
 
 
-@dataclass(frozen=True, slots=True)
-class History:
-    """Per-customer policy history: purchases, first renewal."""
+def _history() -> Query:
+    """Per repeat customer: policies on file, purchases (first, second, how many) and
+    first renewal; one row each (``customer_id``).
 
-    bought: Any
-    renewed: Any
-
-
-def _with_history(history: History) -> Any:
-    """``customers`` with their purchases and renewal (a FROM clause)."""
-    bought, renewed = history.bought, history.renewed
-    return CUSTOMERS.outerjoin(bought, bought.c.customer_id == C.customer_id).outerjoin(
-        renewed, renewed.c.customer_id == C.customer_id
+    Only a repeat customer's history is ever looked at (see ``_rung_times``), so it is
+    gathered for them alone, once: a few thousand rows, which the cohort's hundreds of
+    thousands of people probe in one hash join. (Joining the purchases and renewals to
+    every person one after the other, the planner mis-guessed their sizes, and over
+    10M events once chose merge joins that sorted the whole cohort by customer id.)
+    """
+    bought, renewed = _purchases().subquery("bought"), _renewals().subquery("renewed")
+    on_file = select(func.count()).where(P.customer_id == C.customer_id).scalar_subquery()
+    return (
+        select(
+            C.customer_id,
+            on_file.label("on_file"),
+            bought.c.first_bought,
+            bought.c.second_bought,
+            bought.c.policies,
+            renewed.c.at.label("renewed_at"),
+        )
+        .select_from(
+            CUSTOMERS.outerjoin(bought, bought.c.customer_id == C.customer_id).outerjoin(
+                renewed, renewed.c.customer_id == C.customer_id
+            )
+        )
+        .where(C.lifecycle_stage == LifecycleStage.REPEAT.value)
     )
 
 
-def _rung_times(history: History) -> list[ColumnElement[Any]]:
+def _rung_times(history: Any) -> list[ColumnElement[Any]]:
     """``joined``, ``first`` (policy) and ``again`` (repeat) times of the customer row
     joined with its history, before the ladder is made to climb (see ``_climbed``).
 
@@ -266,26 +282,25 @@ def _rung_times(history: History) -> list[ColumnElement[Any]]:
     and the profile step keeps the stage. So one comparison of the stage settles most
     customers, and the history is looked at for repeat customers alone.
     """
-    bought, renewed = history.bought, history.renewed
+    h = history.c
     stage = C.lifecycle_stage
     repeat = stage == LifecycleStage.REPEAT.value
     long_ago = _at(LONG_AGO)
     # A policy on file that no event bought (imported, seeded) is taken to be older than
     # the events: the first purchase was then a second policy.
-    on_file = select(func.count()).where(P.customer_id == C.customer_id).scalar_subquery()
-    prior = on_file > bought.c.policies
+    prior = h.on_file > h.policies
     bought_first = and_(
-        prior, or_(C.first_policy_at.is_(None), C.first_policy_at >= bought.c.first_bought)
+        prior, or_(C.first_policy_at.is_(None), C.first_policy_at >= h.first_bought)
     )
     first = case(
         (stage == LifecycleStage.CUSTOMER.value, func.coalesce(C.first_policy_at, long_ago)),
         (repeat, case((bought_first, long_ago), else_=func.coalesce(C.first_policy_at, long_ago))),
     )
     second_policy = case(
-        (or_(prior, C.first_policy_at < bought.c.first_bought), bought.c.first_bought),
-        else_=bought.c.second_bought,
+        (or_(prior, C.first_policy_at < h.first_bought), h.first_bought),
+        else_=h.second_bought,
     )
-    again = case((repeat, func.coalesce(_earlier(renewed.c.at, second_policy), long_ago)))
+    again = case((repeat, func.coalesce(_earlier(h.renewed_at, second_policy), long_ago)))
     return [
         func.coalesce(C.joined_at, long_ago).label("joined"),
         first.label("first"),
