@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from automation import db
-from automation.api import create_app, keys
+from automation.api import create_app, deps, keys
 from automation.api.keycache import TtlLru
 from automation.config import reset_settings
 from automation.errors import AuthError
@@ -97,3 +97,28 @@ def test_too_many_wrong_keys_from_one_address_are_answered_429(
     # A key already known still passes from the blocked address.
     known = client.post("/v1/events", json={"events": []}, headers={"X-API-Key": good})
     assert known.status_code == 422
+
+
+def test_a_cached_key_is_checked_without_the_thread_pool_and_answers_alike(
+    queries: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = keys.create_key("ingest", "site")
+    agent = keys.create_key("agent", "kim")
+    client = TestClient(create_app())
+    hops: list[object] = []
+    real = deps.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(deps, "run_in_threadpool", counted)
+    answers = [client.get("/v1/personalize", headers={"X-API-Key": key}) for key in (site, agent)]
+    assert [a.status_code for a in answers] == [422, 403]  # the first look-ups: in the pool
+    assert len(hops) == 2 and _key_queries(queries) == 2
+    again = [client.get("/v1/personalize", headers={"X-API-Key": key}) for key in (site, agent)]
+    assert [a.json() for a in again] == [a.json() for a in answers]  # the same, from the cache
+    assert len(hops) == 2 and _key_queries(queries) == 2
+    assert client.get("/v1/personalize").json()["detail"] == "missing X-API-Key header"
+    keys.revoke_key("site")
+    assert client.get("/v1/personalize", headers={"X-API-Key": site}).status_code == 401
