@@ -5,13 +5,10 @@ product's page (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +17,6 @@ from sqlmodel import col, select
 
 from automation import clock
 from automation.api import create_app
-from automation.channels.sms import close_gateways
 from automation.channels.sms_text import sms_size, truncate_bytes
 from automation.config import get_settings, reset_settings
 from automation.db import session_scope
@@ -29,6 +25,7 @@ from automation.journeys.registry import publish_files
 from automation.models import Event, Message, Product
 from automation.tracking.short import read_code, short_code
 from tests.journey_world import World
+from tests.peers import Gateway, sms_gateway_running
 
 BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 JOURNEY = """journey: sms-product
@@ -45,36 +42,10 @@ states:
 """
 
 
-class Gateway(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Gateway.received.append(body)
-        answer = json.dumps({"id": f"gw-{len(Gateway.received)}"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    Gateway.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AUTOMATION_SMS_URL", f"http://127.0.0.1:{server.server_port}/send")
-    reset_settings()
-    close_gateways()
-    yield Gateway.received
-    close_gateways()
-    server.shutdown()
-    server.server_close()
+    with sms_gateway_running(monkeypatch) as received:
+        yield received
 
 
 def _sent(tmp_path: Path, product: str, name: str) -> tuple[dict[str, Any], int]:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pendulum
 import pytest
@@ -19,7 +16,6 @@ from aiosmtpd.controller import Controller
 from sqlmodel import col, select
 
 from automation import clock
-from automation.channels.sms import close_gateways
 from automation.channels.smtp import close_senders
 from automation.config import reset_settings
 from automation.db import session_scope
@@ -28,6 +24,7 @@ from automation.delivery.backlog import relay_messages
 from automation.delivery.deliver import deliver
 from automation.models import CallTask, Customer, Event, Message
 from tests.journey_world import World
+from tests.peers import sms_gateway_running
 from tests.review_items import message_row, queued_message
 
 SEOUL = "Asia/Seoul"
@@ -79,36 +76,10 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Server]]:
         controller.stop()
 
 
-class Gateway(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Gateway.received.append(body)
-        answer = json.dumps({"id": f"gw-{len(Gateway.received)}"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def sms_gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    Gateway.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AUTOMATION_SMS_URL", f"http://127.0.0.1:{server.server_port}/send")
-    reset_settings()
-    close_gateways()
-    yield Gateway.received
-    close_gateways()
-    server.shutdown()
-    server.server_close()
+    with sms_gateway_running(monkeypatch) as received:
+        yield received
 
 
 def _world(**customer: Any) -> World:

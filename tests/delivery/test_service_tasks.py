@@ -6,26 +6,19 @@ the service report's figures."""
 from __future__ import annotations
 
 import csv
-import email
-import email.policy
 import io
-import socket
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pendulum
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from automation import clock
 from automation.api import create_app, keys
-from automation.channels.smtp import close_senders
 from automation.cli import app as cli
-from automation.config import reset_settings
 from automation.db import session_scope
 from automation.delivery import call_center
 from automation.delivery.deliver import deliver
@@ -33,38 +26,17 @@ from automation.models import CallTask, Customer, Event, Message
 from automation.reports.period import Period
 from automation.reports.service import service_report
 from tests.journey_world import World
+from tests.peers import Mailbox, smtp_server_running
 from tests.review_items import queued_message
 
 SEOUL = "Asia/Seoul"
 TEXT = "보험금 청구 후 2주째 연락이 없습니다."
 
 
-class Mailbox:
-    """A real SMTP server (aiosmtpd) keeping what it accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.received.append(parsed)  # type: ignore[arg-type]
-        return "250 2.0.0 Ok"
-
-
 @pytest.fixture
 def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("AUTOMATION_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    reset_settings()
-    close_senders()
-    yield box
-    close_senders()
-    controller.stop()
+    with smtp_server_running(monkeypatch) as box:
+        yield box
 
 
 @pytest.fixture

@@ -5,81 +5,29 @@ member reads (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import json
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import col, select
 
 from automation import clock
-from automation.channels.sms import close_gateways
-from automation.channels.smtp import close_senders
-from automation.config import reset_settings
 from automation.db import session_scope
 from automation.delivery.deliver import deliver
 from automation.models import Message, Product
 from automation.segments import registry as segments
 from tests.journey_world import World
-
-
-class Mailbox:
-    """A real SMTP server (aiosmtpd) keeping what it accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.received.append(parsed)  # type: ignore[arg-type]
-        return "250 2.0.0 Ok"
-
-
-class Gateway(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        Gateway.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        answer = json.dumps({"id": f"gw-{len(Gateway.received)}"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+from tests.peers import Mailbox, sms_gateway_running, smtp_server_running
 
 
 @pytest.fixture
 def peers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mailbox, list[dict[str, Any]]]]:
     """A real SMTP server and a real HTTP SMS gateway."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    Gateway.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("AUTOMATION_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    monkeypatch.setenv("AUTOMATION_SMS_URL", f"http://127.0.0.1:{server.server_port}/send")
-    reset_settings()
-    close_senders()
-    close_gateways()
-    yield box, Gateway.received
-    close_senders()
-    close_gateways()
-    controller.stop()
-    server.shutdown()
-    server.server_close()
+    with (
+        smtp_server_running(monkeypatch) as box,
+        sms_gateway_running(monkeypatch) as received,
+    ):
+        yield box, received
 
 
 def _catalogue() -> None:

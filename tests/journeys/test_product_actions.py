@@ -5,21 +5,16 @@ delivered mail naming it and linking to its page (SQLite and PostgreSQL, real SM
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import col, select
 
 from automation import clock
-from automation.channels.smtp import close_senders
-from automation.config import get_settings, reset_settings
+from automation.config import get_settings
 from automation.db import session_scope
 from automation.delivery.content import template_context
 from automation.delivery.deliver import deliver
@@ -29,6 +24,7 @@ from automation.journeys.spec import SpecError, load_file, load_text
 from automation.models import Customer, Message, Policy, Product
 from automation.tracking.tokens import read_token
 from tests.journey_world import World
+from tests.peers import Mailbox, smtp_server_running
 
 PRODUCTS = [
     ("EDU-CARE", "교보 에듀케어 교육보험", "insurance", True),
@@ -79,32 +75,10 @@ def _messages(customer_id: str = "C1") -> list[Message]:
         return list(s.exec(q.order_by(col(Message.id))))
 
 
-class Mailbox:
-    """A real SMTP server (aiosmtpd) keeping what it accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.received.append(parsed)  # type: ignore[arg-type]
-        return "250 2.0.0 Ok"
-
-
 @pytest.fixture
 def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("AUTOMATION_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    reset_settings()
-    close_senders()
-    yield box
-    close_senders()
-    controller.stop()
+    with smtp_server_running(monkeypatch) as box:
+        yield box
 
 
 # --- the file format ---------------------------------------------------------------------
