@@ -6,25 +6,24 @@ The caller's context is a plain dict: ``customer`` (customer_id, name, email, mo
 :func:`automation.channels.templates.sample_context`. To it come ``sender``,
 ``site_url`` and ``links`` (``home``, ``mypage``, ``products``, ``product``, ``policy``,
 ``consult``, ``contents``; a caller's ``links`` override them), ``links.consent`` (the
-customer's signed consent page on this engine, never UTM-tagged) and ``consents`` (the
-customer's consents now, read only when a template uses them: the result notice),
-``today`` and ``consent_link_days`` (how long that link works).
+customer's signed consent page on this engine, never UTM-tagged), ``consents`` (the
+caller's ``customer.consents``, as delivery reads them from the customer's row; a sample
+customer has every consent given today), ``today`` and ``consent_link_days`` (how long
+that link works).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from automation import clock
 from automation.config import get_settings
-from automation.customers.consent import LABELS, consent_state
+from automation.customers.consent import LABELS
 from automation.customers.consent_link import consent_url
 from automation.models import CONSENT_KINDS
 
 AD_MARK = "(광고)"
-SAMPLE_KEY = "sample:"  # the message key of ``channels.templates.sample_context``
 
 
 def sender() -> dict[str, str]:
@@ -70,45 +69,18 @@ def template_variables(
     variables.setdefault("today", clock.now())
     variables.setdefault("consent_link_days", get_settings().consent_link_valid_days)
     if "consents" not in variables:
-        known = (context.get("customer") or {}).get("consents")
-        message_key = str((context.get("message") or {}).get("key") or "")
-        # The publish check and previews render a sample customer (``sample:`` keys,
-        # ``templates.sample_context``) that no database holds, maybe with no database.
-        sample = not customer_id or message_key.startswith(SAMPLE_KEY)
-        variables["consents"] = known or Consents(None if sample else str(customer_id))
+        given = (context.get("customer") or {}).get("consents")
+        variables["consents"] = given or _sample_consents()
     return variables
 
 
-class Consents(Mapping[str, dict[str, Any]]):
-    """The customer's consents (kind → ``label``, ``granted``, ``at``), read from the
-    database on first use, so only the templates that print them pay for the read. The
-    sample (no customer id) shows every consent given today."""
-
-    def __init__(self, customer_id: str | None) -> None:
-        self._customer_id = customer_id
-        self._state: dict[str, dict[str, Any]] | None = None
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self._state is None:
-            found = consent_state(self._customer_id) if self._customer_id else None
-            self._state = (
-                found
-                if found is not None
-                else {
-                    kind: {"label": LABELS[kind], "granted": True, "at": clock.now()}
-                    for kind in CONSENT_KINDS
-                }
-            )
-        return self._state
-
-    def __getitem__(self, kind: str) -> dict[str, Any]:
-        return self._load()[kind]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
+def _sample_consents() -> dict[str, dict[str, Any]]:
+    """Every consent given today: the publish check's and previews' sample customer."""
+    now = clock.now()
+    return {
+        kind: {"label": LABELS[kind], "granted": True, "at": now, "source": None}
+        for kind in CONSENT_KINDS
+    }
 
 
 def _links(variables: dict[str, Any]) -> dict[str, str]:

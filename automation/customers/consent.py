@@ -11,18 +11,14 @@ of the customer wins.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, select
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from automation import clock
-from automation.config import get_settings
-from automation.db import get_engine, session_scope
+from automation.db import session_scope
 from automation.errors import NotFound, ValidationError
 from automation.events.catalog import consent_changed
 from automation.events.ingest import ingest
@@ -119,42 +115,25 @@ LABELS = {
 }
 
 
-def consent_state(customer_id: str) -> dict[str, dict[str, Any]] | None:
-    """Each consent of the customer (kind → ``granted``, ``at``, ``source``, ``label``),
-    in :data:`CONSENT_KINDS` order; None if there is no such customer.
-
-    A plain read that takes no lock, so a template may call it while the delivery's
-    transaction holds the database (on SQLite every transaction here begins IMMEDIATE).
-    """
-    c = _customers
-    columns = [getattr(c.c, f"{kind}_consent{part}") for kind in CONSENT_KINDS for part in _PARTS]
-    query = select(*columns).where(c.c.customer_id == customer_id)
-    with _reader().connect() as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        return None
-    values = iter(row)
+def consents_of(customer: Any) -> dict[str, dict[str, Any]]:
+    """Each consent of a customer row (kind → ``label``, ``granted``, ``at``, ``source``),
+    in :data:`CONSENT_KINDS` order: what the consent page and the result notice show."""
     return {
-        kind: {"label": LABELS[kind], "granted": bool(next(values))}
-        | {"at": next(values), "source": next(values)}
+        kind: {
+            "label": LABELS[kind],
+            "granted": bool(getattr(customer, f"{kind}_consent")),
+            "at": getattr(customer, f"{kind}_consent_at"),
+            "source": getattr(customer, f"{kind}_consent_source"),
+        }
         for kind in CONSENT_KINDS
     }
 
 
-_customers = Customer.__table__  # type: ignore[attr-defined]
-_PARTS = ("", "_at", "_source")
-
-
-def _reader() -> Engine:
-    url = get_settings().database_url
-    return _sqlite_reader(url) if url.startswith("sqlite") else get_engine()
-
-
-@functools.cache
-def _sqlite_reader(url: str) -> Engine:
-    # Without the engine's BEGIN IMMEDIATE: a WAL reader neither waits for the writer
-    # nor blocks it. No pool: nothing stays open after the read.
-    return create_engine(url, poolclass=NullPool)
+def consent_state(customer_id: str) -> dict[str, dict[str, Any]] | None:
+    """:func:`consents_of` the customer ``customer_id``; None if there is no such one."""
+    with session_scope() as session:
+        customer = session.get(Customer, customer_id)
+        return consents_of(customer) if customer is not None else None
 
 
 def state_basis(state: dict[str, dict[str, Any]]) -> str:

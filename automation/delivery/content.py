@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from automation import clock
+from automation.customers.consent import consents_of
 from automation.customers.preferences import ranked
 from automation.journeys.products import (
     Catalog,
@@ -63,6 +64,8 @@ def context_for(catalog: Catalog, message: Message, customer: Customer) -> dict[
             # What the member reads most (the preferences step): welcome tips follow it.
             "top_content": ranked(attrs, "content")[:TOP_INTERESTS],
             "top_categories": ranked(attrs, "category")[:TOP_INTERESTS],
+            # From the row this delivery holds: the consent notice prints them.
+            "consents": consents_of(customer),
         },
         "policy": policy,
         "product": product,
