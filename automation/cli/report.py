@@ -216,7 +216,8 @@ def _group_label(group: Any) -> str:
 
 # What each analysis table leaves out (in the JSON and CSV) to fit a terminal, and the
 # shorter headers it uses.
-_LEFT_OUT = {"segment_name", "name", "category"}
+_LEFT_OUT = {"segment_name", "name", "category"}  # a product's or segment's long labels
+_KEPT = {"service": frozenset({"category"})}  # the service desk's rows are its categories
 _HEADERS = {
     "age_band": "age",
     "page_views": "pages",
@@ -242,7 +243,7 @@ def _rows_table(kind: str, title: str, data: dict[str, Any], console: Console) -
     short = {
         **data,
         "rows": [
-            {k: _short(v) for k, v in r.items() if k not in _LEFT_OUT or kind == "service"}
+            {k: _short(v) for k, v in r.items() if k not in _LEFT_OUT - _KEPT.get(kind, set())}
             for r in data["rows"]
         ],
     }
