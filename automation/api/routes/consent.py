@@ -45,7 +45,7 @@ def consent_page(token: str) -> HTMLResponse:
     found = _customer(token)
     if isinstance(found, HTMLResponse):
         return found
-    return _form(found, saved=None)
+    return _form(found[1], saved=None)
 
 
 @router.post("/consent/{token}", include_in_schema=False)
@@ -60,6 +60,7 @@ def _answer(token: str, fields: dict[str, Any]) -> HTMLResponse:
     found = _customer(token)
     if isinstance(found, HTMLResponse):
         return found
+    customer_id, _ = found
     answers = {kind: ANSWERS.get(str(fields[kind])) for kind in PAGE_KINDS}
     basis = str(fields["basis"] or "")
     if any(value is None for value in answers.values()) or not _BASIS.fullmatch(basis):
@@ -69,22 +70,23 @@ def _answer(token: str, fields: dict[str, Any]) -> HTMLResponse:
             "항목마다 유지 또는 철회를 하나씩 고른 뒤 다시 눌러 주세요.",
         )
     try:
-        stored = answer_from_page(found, {k: bool(v) for k, v in answers.items()}, basis)
+        stored = answer_from_page(customer_id, {k: bool(v) for k, v in answers.items()}, basis)
         # The worker would process them too, but a withdrawal must hold before the
         # next send even when the broker lags; processing is idempotent.
         process_events(stored)
     except (NotFound, ValidationError) as exc:
         return _problem(400, "답변을 처리하지 못했습니다.", str(exc))
     except Exception:
-        log.exception("consent answer of %s failed", found)
+        log.exception("consent answer of %s failed", customer_id)
         return _problem(
             503, "잠시 후 다시 시도해 주세요.", "일시적인 문제로 답변을 저장하지 못했습니다."
         )
-    return _form(found, saved=clock.now())
+    return _form(consent_state(customer_id) or {}, saved=clock.now())
 
 
-def _customer(token: str) -> str | HTMLResponse:
-    """The customer the link names, or the page that says why it cannot serve."""
+def _customer(token: str) -> tuple[str, dict[str, Any]] | HTMLResponse:
+    """The customer the link names with their consents, or the page that says why it
+    cannot serve."""
     try:
         customer_id, _ = read_consent_token(token)
     except BadConsentLink as exc:
@@ -100,13 +102,13 @@ def _customer(token: str) -> str | HTMLResponse:
             "링크가 올바르지 않습니다.",
             "링크가 손상되었거나 잘렸습니다. 받으신 메일이나 문자의 링크를 다시 눌러 주세요.",
         )
-    if consent_state(customer_id) is None:
+    state = consent_state(customer_id)
+    if state is None:
         return _problem(404, "고객 정보를 찾을 수 없습니다.", "고객센터로 연락 주세요.")
-    return customer_id
+    return customer_id, state
 
 
-def _form(customer_id: str, saved: datetime | None) -> HTMLResponse:
-    state = consent_state(customer_id) or {}
+def _form(state: dict[str, Any], saved: datetime | None) -> HTMLResponse:
     ad = state.get("ad") or {}
     lapses = ad_consent_lapses(ad["at"]) if ad.get("granted") and ad.get("at") else None
     context = {
