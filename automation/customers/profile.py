@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from automation import clock
@@ -132,11 +131,11 @@ def apply_profile(chunk: Chunk, event: Event) -> None:
     if event.type == "signup" and customer.joined_at is None:
         customer.joined_at = event.occurred_at
     if event.type in ("policy_purchased", "policy_renewed"):
-        _record_policy(session, customer, event)
+        held = _record_policy(session, customer, event)
+        tiers.refresh(session, customer, event.occurred_at, held)  # an override stays
     elif event.type in POLICY_STATUS:
         _set_policy_status(session, event)
-    if event.type in POLICY_TYPES:
-        tiers.refresh(session, customer, event.occurred_at)  # an override stays
+        tiers.refresh(session, customer, event.occurred_at)
 
 
 def _touch_visitor(chunk: Chunk, event: Event) -> None:
@@ -218,7 +217,9 @@ def _parse(text: str) -> datetime:
     return clock.to_utc(datetime.fromisoformat(text))
 
 
-def _record_policy(session: Session, customer: Customer, event: Event) -> None:
+def _record_policy(session: Session, customer: Customer, event: Event) -> list[Policy]:
+    """The purchased or renewed policy recorded, the ladder moved; the customer's
+    policies, for the tier."""
     props = event.properties
     policy = session.get(Policy, props["policy_id"])
     if policy is None:
@@ -236,15 +237,14 @@ def _record_policy(session: Session, customer: Customer, event: Event) -> None:
     policy.premium = _decimal(props.get("premium")) or policy.premium
     session.add(policy)
     session.flush()
-    held = session.exec(
-        select(func.count()).select_from(Policy).where(Policy.customer_id == customer.customer_id)
-    ).one()
-    stage = stage_for_policy_count(held)
+    held = tiers.policies_of(session, customer)
+    stage = stage_for_policy_count(len(held))
     if event.type == "policy_renewed":
         stage = LifecycleStage.REPEAT
     if customer.first_policy_at is None:
         customer.first_policy_at = event.occurred_at
     promote(customer, stage)
+    return held
 
 
 def _set_policy_status(session: Session, event: Event) -> None:

@@ -89,13 +89,21 @@ def local_day(at: datetime) -> date:
     return clock.to_utc(at).in_tz(get_settings().timezone).date()
 
 
-def refresh(session: Session, customer: Customer, at: datetime) -> bool:
-    """Recompute one customer's tier from their policies in ``session`` (the profile
-    step, after a policy event); True if it changed."""
+def policies_of(session: Session, customer: Customer) -> list[Policy]:
+    """Every policy of ``customer`` in ``session`` (autoflush: an event's own change is in)."""
+    mine = sqlmodel.select(Policy).where(col(Policy.customer_id) == customer.customer_id)
+    return list(session.exec(mine).all())
+
+
+def refresh(
+    session: Session, customer: Customer, at: datetime, held: list[Policy] | None = None
+) -> bool:
+    """Recompute one customer's tier from their policies (``held``, else read from
+    ``session``): the profile step, after a policy event; True if it changed."""
     if overridden(customer):
         return False
-    mine = sqlmodel.select(Policy).where(col(Policy.customer_id) == customer.customer_id)
-    held = session.exec(mine).all()  # autoflush: the event's own change is in
+    if held is None:
+        held = policies_of(session, customer)
     tier = tier_for(customer, held, local_day(at), get_settings())
     if tier == customer.value_tier:
         return False
