@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from automation import clock
+from automation.db.sql import retry_conflicts
 from automation.scheduler import state
 from automation.scheduler.jobs import JOBS, Job
 
@@ -24,10 +25,15 @@ class JobRun:
 
 def run_job(job: Job, now: datetime | None = None) -> JobRun:
     """Run ``job`` at ``now``; an error is logged and reported, never raised, so one
-    failing job does not stop the others."""
+    failing job does not stop the others.
+
+    A job that loses a deadlock to a worker (the segments refresh and a worker's segment
+    step entering the same customers in different orders) runs again: every job is
+    idempotent, its events keyed by what they report, and PostgreSQL rolled back only
+    the losing transaction."""
     at = clock.to_utc(now or clock.now())
     try:
-        emitted = job.run(at)
+        emitted = retry_conflicts(lambda: job.run(at))
     except Exception as exc:
         log.exception("scheduler job %s failed", job.name)
         return JobRun(job.name, 0, f"{type(exc).__name__}: {exc}")
