@@ -28,11 +28,21 @@ What is measured, in one run:
    100 customers a transaction: claim the events (``UPDATE … RETURNING``), move the
    enrollment (``UPDATE`` state and step), insert its transition and the new state's
    timer. The target is ≥ 5,000 transitions/s.
+3. sign-ups (``--signups N``, default 5,000; ``--signups 0`` skips it; runs last, since
+   it publishes the shipped journeys and segments, as the demo does): N new members
+   sign up on the site (a ``signup`` naming a new customer and visitor, ingested with
+   ``ingest(publish=False)``, 1000 a batch, not timed: ingest stitches the visitor and
+   creates the customer row); then ``process_events`` is timed over chunks of 100
+   ids in this process, after a warm-up chunk. Each sign-up enters ``welcome`` and
+   ``conversion-ladder``, decides the welcome e-mail and enters the ``member`` and
+   ``regular`` segments; the enrollments and messages are counted afterwards. Printed:
+   events/s and the bench process's CPU ms per event (``time.process_time``). The
+   target is ≥ 1,000 events/s.
 
 Run::
 
-    python bench/journeys.py [--size N] [--bulk N] [--processes P]
-    python bench/journeys.py --quick     # --size 5000 --bulk 50000, for CI
+    python bench/journeys.py [--size N] [--bulk N] [--processes P] [--signups N]
+    python bench/journeys.py --quick     # --size 5000 --bulk 50000 --signups 1000, for CI
 
 Settings come from the environment (``AUTOMATION_DATABASE_URL`` …). Without
 ``AUTOMATION_DATABASE_URL`` the bench (re)creates the PostgreSQL database
@@ -83,7 +93,7 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_DB = bench_db("automation_bench_journeys")
 CHUNK = 100  # event ids per process_events call: what one worker message carries
 INGEST_BATCH = 1000
-QUICK = {"size": 5_000, "bulk": 50_000}  # --quick: CI
+QUICK = {"size": 5_000, "bulk": 50_000, "signups": 1_000}  # --quick: CI
 PAGE = 10_000  # customers per bulk-baseline transaction, as enter_matching pages
 TABLES = ("customers", "enrollments", "transitions", "timers", "messages", "events")
 
@@ -163,6 +173,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--processes", type=int, default=2, help="processes of the parallel run (1: skip it)"
     )
+    parser.add_argument("--signups", type=int, default=5_000, help="sign-ups processed (0: skip)")
     return parse_quick(parser, QUICK)
 
 
@@ -798,6 +809,98 @@ def parallel_worker(work: list[list[int]], warm: list[int], reports: Any, go: An
         reports.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
+# ---------------------------------------------------------------- 3. sign-ups
+
+
+@dataclass(slots=True)
+class SignupResult:
+    figure: Figure  # sign-up events processed
+    cpu_seconds: float  # this process's CPU over the timed part
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        return self.cpu_seconds * 1000 / self.figure.count
+
+
+def signup_events(prefix: str, n: int, tag: str) -> list[dict[str, Any]]:
+    """One ``signup`` per new member of a set: a new customer id and a new visitor, as
+    the site sends it."""
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return [
+        {
+            "event_id": f"{tag}-signup-{cid}",
+            "type": "signup",
+            "occurred_at": at,
+            "customer_id": cid,
+            "visitor_id": f"v-{cid}",
+            "properties": {},
+        }
+        for cid in customer_ids(prefix, n)
+    ]
+
+
+def publish_shipped() -> None:
+    """The shipped journeys and segments, as the demo publishes them (identical files
+    make no new version)."""
+    from automation.journeys.registry import builtin_files, publish_files
+    from automation.segments.registry import publish_builtin
+
+    publish_files(builtin_files())
+    publish_builtin()
+
+
+def check_signed_up(bare: Bare, prefix: str, n: int) -> None:
+    """Every member entered welcome and the conversion ladder and was sent one e-mail."""
+    like = prefix + "%"
+    entered = bare.rows(
+        "SELECT journey_id, count(*) FROM enrollments WHERE customer_id LIKE %s "
+        "GROUP BY journey_id ORDER BY journey_id",
+        (like,),
+    )
+    messages = bare.scalar(
+        "SELECT count(*) FROM messages WHERE customer_id LIKE %s AND channel = 'email' "
+        "AND template = 'welcome'",
+        (like,),
+    )
+    got = {journey: int(count) for journey, count in entered}
+    check(
+        got == {"conversion-ladder": n, "welcome": n} and messages == n,
+        f"sign-ups: enrollments {got}, {messages} welcome e-mails, expected {n} each",
+    )
+    print(f"  checked: {n:,} entered welcome and conversion-ladder, {messages:,} e-mails decided")
+
+
+def signup_phase(bare: Bare, tag: str, n: int) -> SignupResult:
+    from automation.worker.process import process_events
+
+    prefix = f"{tag}s-"
+    publish_shipped()
+    print(f"sign-ups: {n:,} new members, chunks of {CHUNK} event ids, shipped journeys")
+    _, (warm, events) = measure(
+        "set-up: sign-ups ingested",
+        n + CHUNK,
+        "events",
+        lambda: (
+            ingest_all(signup_events(f"{prefix}warm-", CHUNK, tag)),
+            ingest_all(signup_events(f"{prefix}one-", n, tag)),
+        ),
+    )
+    bare.analyze()
+    process_events(warm)
+    cpu = time.process_time()
+    figure, done = measure(
+        "engine, sign-ups, 1 process",
+        n,
+        "events",
+        lambda: sum(process_events(chunk) for chunk in chunks(events)),
+    )
+    result = SignupResult(figure, time.process_time() - cpu)
+    check(done == n, f"process_events took effect for {done} of {n} sign-ups")
+    print(f"  CPU of this process: {result.cpu_ms_per_event:.3f} ms per sign-up")
+    check_signed_up(bare, f"{prefix}one-", n)
+    return result
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -806,7 +909,12 @@ def rounded(value: float | None, digits: int = 1) -> float | None:
 
 
 def summary(
-    size: int, database: str, transit: TransitResult, bulk: BulkResult | None, rss: float
+    size: int,
+    database: str,
+    transit: TransitResult,
+    bulk: BulkResult | None,
+    signups: SignupResult | None,
+    rss: float,
 ) -> str:
     base = transit.baseline.rate
     many = transit.parallel
@@ -833,13 +941,16 @@ def summary(
             "bulk_parallel_ratio": rounded(bulk.rows_per_s / bulk.parallel.rate, 4)
             if bulk and bulk.parallel
             else None,
+            "signups": signups.figure.count if signups else 0,
+            "signups_events_per_s": rounded(signups.figure.rate) if signups else None,
+            "signups_cpu_ms_per_event": rounded(signups.cpu_ms_per_event, 3) if signups else None,
             "peak_rss_mib": round(rss, 1),
             "gc_threshold": gc.get_threshold()[0],
         }
     )
 
 
-def report(transit: TransitResult, bulk: BulkResult | None) -> None:
+def report(transit: TransitResult, bulk: BulkResult | None, signups: SignupResult | None) -> None:
     base = transit.baseline.rate
     print(f"ratio engine/baseline, 1 process: {transit.single.rate / base:.3f}")
     if transit.parallel:
@@ -860,6 +971,10 @@ def report(transit: TransitResult, bulk: BulkResult | None) -> None:
                 f"(rows/s, both over the same number): {ratio:.3f}"
             )
         print(f"target ≤ 60 s per 1,000,000 entrants: {verdict} ({scaled:.1f} s if linear)")
+    if signups:
+        rate = signups.figure.rate
+        verdict = "met" if rate >= 1000 else "NOT met"
+        print(f"target ≥ 1,000 sign-ups/s: {verdict} ({rate:,.0f}/s)")
 
 
 def main() -> None:
@@ -873,6 +988,7 @@ def run(args: argparse.Namespace) -> None:
     check(args.size >= CHUNK, f"--size must be at least {CHUNK}")
     check(args.bulk >= 0, "--bulk must be 0 (skip) or more")
     check(args.processes >= 1, "--processes must be at least 1")
+    check(args.signups == 0 or args.signups >= CHUNK, f"--signups: 0 or at least {CHUNK}")
     target = configure()
     from automation.worker.gc import tune_gc
 
@@ -886,12 +1002,13 @@ def run(args: argparse.Namespace) -> None:
         bulk = bulk_phase(bare, target, journeys, tag, args.bulk) if args.bulk else None
         rss = bulk.peak_rss_mib if bulk else 0.0
         transit = transit_phase(bare, journeys, tag, args.size, args.processes)
+        signups = signup_phase(bare, tag, args.signups) if args.signups else None
     finally:
         bare.close()
     rss = rss or peak_rss_mib()
     print(f"peak RSS of the bench process at the end: {peak_rss_mib():.0f} MiB")
-    report(transit, bulk)
-    print(summary(args.size, target.database, transit, bulk, rss))
+    report(transit, bulk, signups)
+    print(summary(args.size, target.database, transit, bulk, signups, rss))
 
 
 if __name__ == "__main__":

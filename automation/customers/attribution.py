@@ -44,6 +44,7 @@ class AttributionStep:
     def apply(self, event: Event) -> None:
         """Credit a conversion to the messages that led there."""
         if event.type in CONVERSIONS and event.customer_id:
+            self.chunk.settle()  # the touches it reads are events: the chunk's too
             found = attribute(self.chunk.session, event)
             if found:
                 self.chunk.credited[event.id] = found  # type: ignore[index]

@@ -31,6 +31,45 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING id, event_id
 """
 
+# The same, with each row's own source and time received (a chunk's emitted events).
+_PG_INSERT_ROWS = """
+INSERT INTO events (event_id, type, occurred_at, received_at, visitor_id, customer_id,
+                    properties, source, attempts)
+SELECT e, t, o, r, v, c, p, s, 0
+FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[],
+            %b::text[], %b::jsonb[], %b::text[])
+     AS x(e, t, o, r, v, c, p, s)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id, event_id
+"""
+
+
+def insert_event_rows(conn: Connection, rows: list[tuple[EventIn, str, datetime]]) -> list[int]:
+    """Store events not stored before, each with its source and time received, in one
+    statement; the database ids of those stored, in the order given."""
+    if conn.dialect.name == "postgresql":
+        raw = cast(psycopg.Connection[Any], conn.connection.driver_connection)
+        params = (
+            [ev.event_id for ev, _, _ in rows],
+            [ev.type for ev, _, _ in rows],
+            [ev.occurred_at for ev, _, _ in rows],
+            [at for _, _, at in rows],
+            [ev.visitor_id for ev, _, _ in rows],
+            [ev.customer_id for ev, _, _ in rows],
+            [Jsonb(ev.properties) for ev, _, _ in rows],
+            [source for _, source, _ in rows],
+        )
+        with raw.cursor(binary=True) as cur:
+            cur.execute(_PG_INSERT_ROWS, params)
+            stored = {event_id: pk for pk, event_id in cur.fetchall()}
+    else:
+        stored = {}
+        for ev, source, at in rows:  # SQLite: in process, a statement costs no round trip
+            stored |= insert_events(conn, [ev], at, source)
+    return list(
+        {ev.event_id: stored[ev.event_id] for ev, _, _ in rows if ev.event_id in stored}.values()
+    )
+
 
 def insert_events(
     conn: Connection, events: list[EventIn], now: datetime, source: str

@@ -1,6 +1,11 @@
 """What a state does on entry. Sending is only *deciding*: a message row with an
 idempotency key that names the enrollment, the step and the action; the channels
-deliver it. (A ``handoff`` is a move to another journey: ``moves.handoff``.)"""
+deliver it. (A ``handoff`` is a move to another journey: ``moves.handoff``.)
+
+On PostgreSQL the message takes its id from the sequence and is written at commit
+with the transitions and timers (``journal.py``: nothing in the chunk reads it back);
+building the ORM row and flushing it was a fifth of a sign-up's time, profiled.
+SQLite flushes an ORM row for its id, as before."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 from automation import clock
 from automation.customers.chunk import Chunk
 from automation.events.catalog import journey_emitted
-from automation.journeys import products
+from automation.journeys import journal, products, rows
 from automation.journeys.definition import Action
 from automation.models import Customer, Enrollment, Event, Message
 
@@ -54,23 +59,31 @@ def _message(
     if action.args.get("product"):
         # Fixed now, so a retry renders the same product (journeys/products.py).
         payload |= products.choose(chunk.session, customer, action.args["product"])
-    message = Message(
-        idempotency_key=message_key(enrollment, action),
-        enrollment_id=enrollment.id,
-        journey_id=enrollment.journey_id,
-        version_id=enrollment.version_id,
-        state=enrollment.state,
-        customer_id=customer.customer_id,
-        channel=action.kind,
-        template=action.args.get("template"),
-        payload=payload,
-        updated_at=clock.now(),  # offered: the worker enqueues it after the commit
-    )
-    chunk.session.add(message)
-    if not chunk.new_id(message):
+    now = clock.now()
+    values: dict[str, Any] = {
+        "idempotency_key": message_key(enrollment, action),
+        "enrollment_id": enrollment.id,
+        "journey_id": enrollment.journey_id,
+        "version_id": enrollment.version_id,
+        "state": enrollment.state,
+        "customer_id": customer.customer_id,
+        "channel": action.kind,
+        "template": action.args.get("template"),
+        "payload": payload,
+        "updated_at": now,  # offered: the worker enqueues it after the commit
+    }
+    message_id = chunk.take_id("messages")
+    if message_id is not None:
+        # Every column, the others as the model's defaults set them (its created_at: now).
+        row = {**rows.defaults(Message), **values, "id": message_id, "created_at": now}
+        journal.append(chunk.session, "messages", row)
+    else:
+        message = Message(**values)
+        chunk.session.add(message)
         chunk.session.flush()
-    enrollment.last_message_id = message.id
-    chunk.messages.append(message.id)  # type: ignore[arg-type]  # delivered after commit
+        message_id = message.id
+    rows.put(enrollment, last_message_id=message_id)
+    chunk.messages.append(message_id)  # type: ignore[arg-type]  # delivered after commit
 
 
 def _emit(chunk: Chunk, enrollment: Enrollment, action: Action, customer: Customer) -> None:

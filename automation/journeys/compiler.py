@@ -1,9 +1,11 @@
 """A journey version compiled to one ``transitions`` state machine, shared by every
 customer in it.
 
-Customers are rows, not models: to move one, the engine sets a throwaway runner's
-``state`` and fires a trigger on the machine (``Event.trigger(runner, facts=…)``),
-which is thread-safe and costs microseconds. Triggers:
+Customers are rows, not models: to move one, the engine looks up the machine's
+transitions for the trigger and the customer's state, and takes the first whose
+conditions pass (:meth:`Compiled.fire`), what ``Event.trigger`` decides, without its
+model, event data and callback dispatch: a third of a move's journey step, profiled.
+Triggers:
 
 - ``goal:<event>`` and ``exit:<event>``: from every waiting state to the pseudo-states
   ``__converted__`` / ``__exited__``;
@@ -18,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from transitions import EventData, Machine
+from transitions import Machine
 
 from automation.conditions import Condition
 from automation.journeys.definition import JourneySpec
@@ -29,10 +31,10 @@ logging.getLogger("transitions.core").setLevel(logging.ERROR)
 
 
 @dataclass(slots=True)
-class Runner:
-    """The light model a trigger moves: only a state."""
+class _Data:
+    """What a condition reads of the machine's event data: the trigger's arguments."""
 
-    state: str
+    kwargs: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,14 @@ class Compiled:
     def fire(self, trigger: str, state: str, **kwargs: Any) -> str | None:
         """The state a trigger moves ``state`` to, or None if nothing fires."""
         event = self.machine.events.get(trigger)
-        if event is None or not event.transitions.get(state):
-            return None  # most events have no rule in most states: skip the machinery
-        runner = Runner(state)
-        return runner.state if event.trigger(runner, **kwargs) else None
+        arms = event.transitions.get(state) if event is not None else None
+        if not arms:
+            return None  # most events have no rule in most states
+        data = _Data(kwargs)
+        for transition in arms:  # in the order added: guard conditions in order
+            if all(c.func(data) == c.target for c in transition.conditions):
+                return str(transition.dest)
+        return None
 
 
 def compile_version(version_id: int, spec: JourneySpec) -> Compiled:
@@ -96,14 +102,14 @@ def _state_transitions(machine: Machine, state: Any) -> None:
 
 
 def _guard(condition: Condition) -> Any:
-    def check(event_data: EventData) -> bool:
+    def check(event_data: _Data) -> bool:
         return condition.matches(event_data.kwargs["facts"])
 
     return check
 
 
 def _bucket(low: int, high: int) -> Any:
-    def check(event_data: EventData) -> bool:
+    def check(event_data: _Data) -> bool:
         return low <= event_data.kwargs["bucket"] < high
 
     return check

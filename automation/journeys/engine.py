@@ -145,7 +145,11 @@ def _enter(run: JourneyRun, compiled: Compiled, event: Event, customer: Customer
         key = str(event.properties[entry.key])
     policy_id = key if entry.key == "policy_id" else event.properties.get("policy_id")
     facts = Facts(
-        customer=customer, now=clock.now(), event=event, session=run.session, policy_id=policy_id
+        customer=customer,
+        now=clock.now(),
+        event=event,
+        session=run.chunk.reader,
+        policy_id=policy_id,
     )
     if not entry.when.matches(facts) or not may_enter(run, compiled, customer.customer_id, key):
         return

@@ -1,8 +1,9 @@
-"""Append-only rows (transitions, timers) written in one statement per table at commit.
+"""Append-only rows (transitions, timers, and on PostgreSQL new messages, their ids
+from the sequence) written in one statement per table at commit.
 
 Nothing reads these rows back in the transaction that writes them, and nothing needs
-their ids, so building ORM objects and flushing them one by one was wasted work
-(profiled: about half the time of a transition). Rows are kept in ``session.info``
+ids the rows do not carry, so building ORM objects and flushing them one by one was
+wasted work (profiled: about half the time of a transition). Rows are kept in ``session.info``
 and inserted by a ``before_commit`` hook, after the session's own flush, so the
 enrollments they point at are written first. A rolled-back session drops them with
 the rest of its work.
@@ -17,11 +18,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from automation.db.sql import column_arrays, execute_arrays, unnest
-from automation.models import Timer, Transition
+from automation.models import Message, Timer, Transition
 
 _TABLES = {
     "transitions": Transition.__table__,  # type: ignore[attr-defined]
     "timers": Timer.__table__,  # type: ignore[attr-defined]
+    "messages": Message.__table__,  # type: ignore[attr-defined]
 }
 _KEY = "journal"
 

@@ -19,7 +19,7 @@ from automation import clock
 from automation.conditions import Facts
 from automation.customers.chunk import Chunk
 from automation.errors import AutomationError
-from automation.journeys import actions, journal, registry
+from automation.journeys import actions, journal, registry, rows
 from automation.journeys.compiler import CONVERTED, EXITED, Compiled
 from automation.journeys.definition import Action
 from automation.journeys.timing import due_at
@@ -98,9 +98,7 @@ def move(
             "at": now,
         },
     )
-    enrollment.state = target
-    enrollment.step += 1
-    enrollment.state_entered_at = now
+    rows.put(enrollment, state=target, step=enrollment.step + 1, state_entered_at=now)
     if target in (CONVERTED, EXITED):
         status = EnrollmentStatus.CONVERTED if target == CONVERTED else EnrollmentStatus.EXITED
         finish(run, enrollment, status, event)
@@ -145,8 +143,11 @@ def enter_state(
                 "split", state.name, bucket=bucket(enrollment.journey_id, customer.customer_id)
             ),
         )
-        enrollment.variant = immediate[1]
-        enrollment.control = any(a.control and a.to == immediate[1] for a in state.split)
+        rows.put(
+            enrollment,
+            variant=immediate[1],
+            control=any(a.control and a.to == immediate[1] for a in state.split),
+        )
     if immediate and immediate[1]:
         move(run, compiled, enrollment, immediate[1], immediate[0], event, customer, depth + 1)
 
@@ -155,14 +156,13 @@ def finish(
     run: JourneyRun, enrollment: Enrollment, status: EnrollmentStatus, event: Event | None
 ) -> None:
     """End an enrollment; its pending timers will find it gone and do nothing."""
-    enrollment.status = status.value
-    enrollment.exited_at = clock.now()
+    rows.put(enrollment, status=status.value, exited_at=clock.now())
     if event is not None and status != EnrollmentStatus.COMPLETED:
-        enrollment.outcome_event_id = event.id
+        rows.put(enrollment, outcome_event_id=event.id)
     # The message that led there, if the customer engaged with one (attribution step).
     found = run.chunk.credited.get(event.id) if event is not None else None  # type: ignore[arg-type]
     if status == EnrollmentStatus.CONVERTED and found:
-        enrollment.context = {**enrollment.context, "attribution": found}
+        rows.put(enrollment, context={**enrollment.context, "attribution": found})
     run.session.add(enrollment)
 
 
@@ -179,8 +179,9 @@ def _set_timers(
     if not state.timers:
         return
     values = _date_values(run, enrollment, customer)
+    now = clock.now()
     for timer in state.timers:
-        due = due_at(timer, enrollment.state_entered_at or clock.now(), values, customer.timezone)
+        due = due_at(timer, enrollment.state_entered_at or now, values, customer.timezone)
         if due is not None:
             journal.append(
                 run.session,
@@ -192,7 +193,7 @@ def _set_timers(
                     "target": timer.to,
                     "due_at": due,
                     "fired_at": None,
-                    "created_at": clock.now(),
+                    "created_at": now,
                 },
             )
 
@@ -229,7 +230,8 @@ def enroll(
     now = clock.now()
     if event is not None:
         context = {**context, "entry_properties": dict(event.properties)}
-    enrollment = Enrollment(
+    enrollment = rows.new(
+        Enrollment,
         journey_id=compiled.spec.journey_id,
         version_id=compiled.version_id,
         customer_id=customer.customer_id,
@@ -333,6 +335,6 @@ def facts_for(
         customer=customer,
         now=clock.now(),
         event=event,
-        session=run.session,
+        session=run.chunk.reader,
         policy_id=enrollment.context.get("policy_id"),
     )

@@ -135,6 +135,7 @@ def _process(event_pks: list[int]) -> int:
         for event in events:
             for step in steps:
                 step.apply(event)
+        chunk.settle()  # the rows and events the steps deferred, before the commit
     metrics.EVENTS_PROCESSED.labels("processed").inc(len(claimed))
     if chunk.emitted:  # events the steps stored (segments, journeys' emit), now committed
         enqueue_events(chunk.emitted)
