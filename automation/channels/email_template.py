@@ -51,8 +51,10 @@ def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
         if not isinstance(message.get("id"), int):
             raise TemplateProblem(f"email/{template}: the context has no message id")
         variables["unsubscribe_url"] = tokens.unsubscribe_url(message["id"])
-    text = render_file(f"email/{template}.txt", variables)
-    html = render_file(f"email/{template}.html", variables)
+    # Only the text's subject is used; the HTML's is rendered too, so a broken one fails
+    # here (and at publish) as before. Neither body block is needed but in the output.
+    text = render_file(f"email/{template}.txt", variables, blocks=("subject",))
+    html = render_file(f"email/{template}.html", variables, blocks=("subject",))
     if text.advertising != html.advertising:
         raise TemplateProblem(f"email/{template}: .html and .txt disagree on advertising")
     if not text.subject or not text.subject.strip():

@@ -11,6 +11,7 @@ the line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import time
@@ -25,10 +26,12 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     TemplateSyntaxError,
     select_autoescape,
 )
+from jinja2.runtime import new_context
 
 from automation.config import get_settings
 from automation.errors import AutomationError
@@ -44,7 +47,7 @@ class TemplateProblem(AutomationError, ValueError):
 @dataclass(frozen=True)
 class Part:
     """One rendered file: its whole output, its ``subject`` and ``body`` blocks (None if
-    it defines none), and what it declared about advertising."""
+    it defines none or they were not asked for), and what it declared about advertising."""
 
     output: str
     subject: str | None
@@ -62,8 +65,12 @@ def check_name(name: str) -> None:
         raise TemplateProblem(f"{name!r} is not a template name (letters, digits, _ and -)")
 
 
-def render_file(path: str, variables: dict[str, Any]) -> Part:
-    """Render ``path`` (relative to ``TEMPLATES_DIR``) with ``variables``.
+def render_file(
+    path: str, variables: dict[str, Any], blocks: tuple[str, ...] = ("subject", "body")
+) -> Part:
+    """Render ``path`` (relative to ``TEMPLATES_DIR``) with ``variables``, and of its
+    ``subject`` and ``body`` blocks those in ``blocks`` on their own (an e-mail's body
+    is in the output already: rendering it again took a tenth of its render).
 
     Raises:
         TemplateProblem: not found, a syntax or render error (with its file and line),
@@ -72,10 +79,14 @@ def render_file(path: str, variables: dict[str, Any]) -> Part:
     env = _environment(get_settings().templates_dir)
     try:
         template = env.get_template(path)
-        context = template.new_context(variables)
+        # Template.new_context, with the globals as a plain dict: it copies them from a
+        # ChainMap twice a render, key by key in Python.
+        context = new_context(
+            env, template.name, template.blocks, variables, globals=_flat(template)
+        )
         output = env.concat(template.root_render_func(context))  # what Template.render does
-        subject = _block(context, "subject")
-        body = _block(context, "body")
+        subject = _block(context, "subject") if "subject" in blocks else None
+        body = _block(context, "body") if "body" in blocks else None
     except TemplateNotFound as exc:
         raise TemplateProblem(f"{path}: template {exc.name} not found") from None
     except TemplateSyntaxError as exc:
@@ -90,6 +101,11 @@ def render_file(path: str, variables: dict[str, Any]) -> Part:
             f"{path}: declare {{% set advertising = true %}} (광고성 정보) or false at the top"
         )
     return Part(output, subject, body, advertising)
+
+
+@functools.lru_cache(maxsize=64)
+def _flat(template: Template) -> dict[str, Any]:
+    return dict(template.globals)
 
 
 def tidy(text: str) -> str:
@@ -193,8 +209,27 @@ def _stamp(root: Path) -> tuple[int, int]:
     return newest, count
 
 
+class _Environment(Environment):
+    """Jinja's environment, reading a plain dict's keys first."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # ``customer.name`` on a dict: Jinja asks for the attribute first and takes the
+        # key after its AttributeError, 50 times an e-mail. A plain dict has no
+        # attribute but its methods, so for any other name the key is what Jinja would
+        # find; a missing key goes the usual way (to StrictUndefined).
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+_DICT_NAMES = frozenset(dir(dict))
+
+
 def _new_environment(root: Path) -> Environment:
-    env = Environment(
+    env = _Environment(
         loader=FileSystemLoader(root),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),

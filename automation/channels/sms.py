@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+import orjson
 
 from automation.channels.errors import PermanentDeliveryError, TransientDeliveryError
 from automation.channels.outbox import file_stem, write_atomic
@@ -94,6 +96,9 @@ class FileGateway:
         """Nothing to release."""
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
 class HttpGateway:
     """A JSON-over-HTTP gateway; one pooled ``httpx.Client``, safe across threads."""
 
@@ -118,7 +123,8 @@ class HttpGateway:
             "callback_url": callback_url(),
         }
         try:
-            response = self._client.post(self.url, json=payload)
+            # orjson: the same JSON as httpx's ``json=`` writes, at a fraction of its cost.
+            response = self._client.post(self.url, content=orjson.dumps(payload), headers=_JSON)
         except httpx.TimeoutException:
             raise TransientDeliveryError("SMS gateway timed out") from None
         except httpx.TransportError as exc:
@@ -166,7 +172,12 @@ def _reason(response: httpx.Response) -> str:
 def sender_number() -> str:
     """The pre-registered calling number (발신번호) the SMS is sent from."""
     settings = get_settings()
-    return re.sub(r"\D", "", settings.sms_sender_number or settings.sender_phone)
+    return _digits(settings.sms_sender_number or settings.sender_phone)
+
+
+@functools.lru_cache(maxsize=8)
+def _digits(number: str) -> str:
+    return re.sub(r"\D", "", number)
 
 
 def callback_url() -> str:

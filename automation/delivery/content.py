@@ -46,6 +46,7 @@ def context_for(catalog: Catalog, message: Message, customer: Customer) -> dict[
     attrs = customer.attributes or {}
     code = message.payload.get("product_code")  # fixed when decided (journeys/products.py)
     chosen = catalog.products.get(str(code)) if code else None
+    product: dict[str, Any] | None
     if chosen is not None:
         product = product_facts(chosen)
     elif wanted := message.payload.get("product_wanted"):  # bulk entry: chosen now

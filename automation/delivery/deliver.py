@@ -5,27 +5,30 @@ code that talks to the channels, and only through their declarations
 
 The send itself is outside any transaction, and a batch's sends travel together
 (``_Batch``). The batch's ``sent`` records are one statement right after its sends (see
-``ledger.py`` for the crash window between the two), and its ``email_sent`` events go
-to ingest together. A message whose channel is paused is released unattempted
-(``pause.py``), also when a failure of this batch paused it; a failed send is recorded
-by what it means (``failures.py``).
+``ledger.py`` for the crash window between the two), its ``email_sent`` events stored
+in the same transaction and handed to the broker after it. A message whose channel is
+paused is released unattempted (``pause.py``), also when a failure of this batch paused
+it; a failed send is recorded by what it means (``failures.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, CancelledError, Future, wait
+from concurrent.futures import CancelledError, Future
 from datetime import datetime
+from queue import SimpleQueue
 
 from automation import clock
+from automation.broker.enqueue import enqueue_events
 from automation.channels.errors import DeliveryError, TransientDeliveryError
 from automation.db import get_engine, session_scope
 from automation.delivery import ledger, pause
 from automation.delivery.failures import failed, hold
 from automation.delivery.prepare import Work, prepare
 from automation.events.catalog import email_sent
-from automation.events.ingest import ingest
 from automation.events.schema import EventIn
+from automation.events.store import insert_events
+from automation.metrics import EVENTS_INGESTED
 from automation.models import Message, MessageStatus
 
 log = logging.getLogger(__name__)
@@ -66,13 +69,31 @@ def _deliver_batch(message_ids: list[int]) -> list[ledger.Outcome]:
         batch.send(work)
     batch.finish()
     if batch.sent:
-        # One statement for the batch's sends; a worker dying before it leaves them
-        # 'sending', for review (ledger.py's crash window).
-        with session_scope() as session:
-            ledger.settle_many(session.connection(), batch.sent, clock.now())
-    if batch.events:
-        ingest(batch.events, source="delivery")
+        _settle_sent(batch)
     return [batch.outcomes.get(i) or ledger.Outcome(i, "skipped") for i in message_ids]
+
+
+def _settle_sent(batch: _Batch) -> None:
+    """One statement for the batch's sends and, in the same transaction, their
+    ``email_sent`` events (``store.insert_events``, the way to store events inside a
+    transaction; enqueued after the commit): a transaction per batch fewer than handing
+    them to ingest after, and a send is never recorded without its event. A worker dying
+    before the commit leaves the sends 'sending', for review (ledger.py's crash window).
+    """
+    now = clock.now()
+    stored: dict[str, int] = {}
+    with session_scope() as session:
+        conn = session.connection()
+        ledger.settle_many(conn, batch.sent, now)
+        if batch.events:
+            stored = insert_events(conn, batch.events, clock.plain_utc(now), "delivery")
+    if batch.events:
+        # As ingest counts them: a repeated event id is a duplicate, stored once.
+        EVENTS_INGESTED.labels("delivery", "accepted").inc(len(stored))
+        if duplicates := len(batch.events) - len(stored):
+            EVENTS_INGESTED.labels("delivery", "duplicate").inc(duplicates)
+    if stored:
+        enqueue_events(list(stored.values()))
 
 
 class _Batch:
@@ -90,11 +111,14 @@ class _Batch:
         self.paused: dict[str, pause.Pause] = {}
         self.tried: set[str] = set()  # channels whose first send has answered
         self.running: dict[Future[str], Work] = {}
+        # Each send's future, once it has answered: waiting on this queue costs less
+        # than ``concurrent.futures.wait`` setting up a waiter on every future each time.
+        self.answered: SimpleQueue[Future[str]] = SimpleQueue()
 
     def send(self, work: Work) -> None:
         """Start ``work``'s send, or hold it when its channel is paused."""
         while len(self.running) >= IN_FLIGHT:
-            self._collect(FIRST_COMPLETED)
+            self._collect()
         held = self.paused.get(work.channel.name)
         if held is not None:
             with session_scope() as session:
@@ -109,6 +133,7 @@ class _Batch:
             self._record(work, exc)
             return
         self.running[future] = work
+        future.add_done_callback(self.answered.put)
         if work.channel.name not in self.tried:
             self.tried.add(work.channel.name)
             self.finish()
@@ -116,10 +141,13 @@ class _Batch:
     def finish(self) -> None:
         """Wait for every send under way and record it."""
         while self.running:
-            self._collect(ALL_COMPLETED)
+            self._collect()
 
-    def _collect(self, until: str) -> None:
-        finished, _ = wait(list(self.running), return_when=until)
+    def _collect(self) -> None:
+        """Record the sends that have answered, waiting for one if none has."""
+        finished = [self.answered.get()]
+        while not self.answered.empty():
+            finished.append(self.answered.get())
         for future in finished:
             work = self.running.pop(future)
             try:
@@ -169,7 +197,9 @@ def sent_event(message: Message, at: datetime | None = None) -> EventIn:
     return email_sent(
         message.id,
         message.customer_id,
-        at or clock.now(),
+        # A plain datetime: the events' insert binds its time, and pendulum's arithmetic
+        # there cost more than the rest of the event.
+        clock.plain_utc(at or clock.now()),
         template=message.template,
         journey_id=message.journey_id,
         enrollment_id=message.enrollment_id,

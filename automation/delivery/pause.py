@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
@@ -91,7 +91,7 @@ def in_force(conn: Connection, channel: str, now: datetime) -> Pause | None:
 
 def all_in_force(conn: Connection, now: datetime) -> dict[str, Pause]:
     """Every pause in force at ``now``, by channel (one statement for a batch)."""
-    rows = conn.execute(select(_pauses).where(_active(now)))
+    rows = conn.execute(_IN_FORCE, {"now": now})
     return {r.channel: Pause(r.channel, r.paused_at, r.until, r.reason, r.paused_by) for r in rows}
 
 
@@ -192,6 +192,10 @@ def states() -> list[ChannelState]:
     return found
 
 
-def _active(now: datetime) -> Any:
+def _active(now: Any) -> Any:
     p = _pauses
     return and_(p.c.resumed_at.is_(None), or_(p.c.until.is_(None), p.c.until > now))
+
+
+# Every batch asks: built once, ``now`` a parameter (building it cost more than running it).
+_IN_FORCE = select(_pauses).where(_active(bindparam("now", type_=_pauses.c.until.type)))

@@ -23,12 +23,14 @@ the time: the ledger loads the counts and records the verdict.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pendulum
 
 from automation import clock
+from automation.channels import zones
 from automation.channels.base import Channel
 from automation.config import Settings, get_settings
 from automation.models import Customer
@@ -73,7 +75,7 @@ def decide(
         sent: what the customer was already sent (``ledger.already_sent``).
     """
     settings = settings or get_settings()
-    at = clock.to_utc(now or clock.now())
+    at, local = _moment(now or clock.now(), customer.timezone or settings.timezone)
     if not getattr(customer, channel.consent_field):
         return Verdict(SUPPRESS, f"no_{channel.consent_field}")
     if advertising:
@@ -88,7 +90,6 @@ def decide(
     for block in channel.blocks:
         if attributes.get(block.flag):
             return Verdict(SUPPRESS, block.reason)
-    local = at.in_tz(customer.timezone or settings.timezone)
     if channel.name in night_channels(settings) and not customer.night_consent:
         morning = night_ends(local, settings)
         if morning is not None:
@@ -107,6 +108,13 @@ def decide(
     return Verdict(SEND)
 
 
+@functools.lru_cache(maxsize=64)
+def _moment(now: datetime, zone: str) -> tuple[pendulum.DateTime, pendulum.DateTime]:
+    # A batch's messages share one ``now`` and mostly one zone: converted once.
+    at = clock.to_utc(now)
+    return at, at.in_tz(zones.zone(zone))
+
+
 def ad_consent_lapses(given_at: datetime, settings: Settings | None = None) -> datetime:
     """When an advertising consent given at ``given_at`` lapses without re-confirmation."""
     days = (settings or get_settings()).ad_consent_valid_days
@@ -120,9 +128,14 @@ def _complaint_pauses(complained_at: object, at: datetime, settings: Settings) -
     return at < since + timedelta(days=settings.complaint_pause_days)
 
 
-def night_channels(settings: Settings) -> set[str]:
+def night_channels(settings: Settings) -> frozenset[str]:
     """The channels the night rule covers."""
-    return {c.strip() for c in settings.night_channels.split(",") if c.strip()}
+    return _listed(settings.night_channels)
+
+
+@functools.lru_cache(maxsize=8)
+def _listed(names: str) -> frozenset[str]:
+    return frozenset(c.strip() for c in names.split(",") if c.strip())
 
 
 def night_ends(local: pendulum.DateTime, settings: Settings) -> datetime | None:

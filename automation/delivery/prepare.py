@@ -12,11 +12,14 @@ contact policy but for ``do_not_call``, and counts against no cap.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import Integer, String
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from automation.channels.base import CHANNELS, Channel, Rendered
 from automation.channels.jinja import TemplateProblem
@@ -65,9 +68,8 @@ def prepare(message_ids: list[int], now: datetime) -> Prepared:
         taken = ledger.claim_many(conn, message_ids, now)
         if not taken:
             return prepared
-        messages = session.exec(
-            select(Message).where(col(Message.id).in_(taken)).order_by(col(Message.id))
-        ).all()
+        query = _messages_of(conn.dialect.name)
+        messages = session.exec(query, params={"ids": taken}).all()
         pauses = pause.all_in_force(conn, now)
         waiting: list[Message] = []
         for message in messages:
@@ -88,15 +90,8 @@ def _decide_all(
 ) -> None:
     conn = session.connection()
     customer_ids = sorted({m.customer_id for m in waiting})
-    customers = {
-        c.customer_id: c
-        for c in session.exec(
-            select(Customer)
-            .where(col(Customer.customer_id).in_(customer_ids))
-            .order_by(col(Customer.customer_id))
-            .with_for_update()
-        )
-    }
+    query = _customers_of(conn.dialect.name)
+    customers = {c.customer_id: c for c in session.exec(query, params={"ids": customer_ids})}
     rendering = [m for m in waiting if CHANNELS[m.channel].render is not None]
     catalog = load_catalog(session, rendering, [customers[m.customer_id] for m in rendering])
     counted: dict[str, list[Counted]] = defaultdict(list)
@@ -155,6 +150,19 @@ def _decide(
     if not address:
         return Settle(message.id, S.FAILED, f"no_{channel.address_field}"), None
     return None, Work(message, channel, rendered, address)
+
+
+# Built once (see ledger.py): the claim's messages, and their customers locked in order.
+@functools.lru_cache(maxsize=4)
+def _messages_of(dialect: str) -> SelectOfScalar[Message]:
+    where = ledger.ids_in(dialect, col(Message.id), "ids", Integer)
+    return select(Message).where(where).order_by(col(Message.id))
+
+
+@functools.lru_cache(maxsize=4)
+def _customers_of(dialect: str) -> SelectOfScalar[Customer]:
+    where = ledger.ids_in(dialect, col(Customer.customer_id), "ids", String)
+    return select(Customer).where(where).order_by(col(Customer.customer_id)).with_for_update()
 
 
 def _requested(session: Session, message: Message, customer: Customer) -> Settle:

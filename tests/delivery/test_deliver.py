@@ -140,6 +140,34 @@ def test_a_worker_killed_between_send_and_record_never_sends_twice(
     assert len(server.received) == 1
 
 
+def _sent_events() -> list[tuple[str, str | None]]:
+    with session_scope() as s:
+        query = select(Event.event_id, Event.customer_id).where(Event.type == "email_sent")
+        return [(e, c) for e, c in s.exec(query)]
+
+
+def test_a_sent_mail_and_its_email_sent_event_are_recorded_together(
+    database: str, smtp: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp()
+    _world()
+    first, second = _message("email", "welcome", key="m1"), _message("email", "welcome", key="m2")
+    real = ledger.settle_many
+
+    def crash_on_sent(conn: Any, ends: list[Any], now: Any) -> None:
+        if any(end.status.value == "sent" for end in ends):
+            raise KeyboardInterrupt("the worker dies here")
+        real(conn, ends, now)
+
+    monkeypatch.setattr(ledger, "settle_many", crash_on_sent)
+    with pytest.raises(KeyboardInterrupt):
+        deliver(first)
+    assert _sent_events() == []  # neither the record nor its event
+    monkeypatch.setattr(ledger, "settle_many", real)
+    assert deliver(second).status == "sent"
+    assert _sent_events() == [(f"sent:{second}", "C1")]
+
+
 def test_a_dropped_connection_then_a_4xx_are_retried_then_sent(
     database: str, smtp: Callable
 ) -> None:
