@@ -37,8 +37,11 @@ class Pump:
         use_broker(self.broker)
         self.failures = 0  # actor calls that raised (the actors log their own errors)
 
-    def __call__(self) -> None:
-        """Process every waiting event, deliver what was decided, until nothing waits."""
+    def __call__(self, reads_next: bool = True) -> None:
+        """Process every waiting event, deliver what was decided, until nothing waits.
+
+        Always, ``reads_next`` or not: the same seed must give the same numbers, so the
+        embedded replay never lets the engine's work overlap its next step."""
         while True:
             events = self._take(EVENTS)
             if events:

@@ -67,6 +67,7 @@ class WorkerPool:
         self.broker.add_middleware(self._published)
         self._idle_at = -1  # the publish count when the engine was last seen idle
         self.waited = 0.0  # seconds spent waiting on the workers
+        self.waits = 0  # times the replay waited (something had been published)
         self.log_file = log_file
         self._log = log_file.open("ab")
         # The demo's settings are in the environment and it works in its own folder
@@ -86,10 +87,13 @@ class WorkerPool:
         with get_engine().connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def __call__(self) -> None:
-        """Wait until every stored event is processed and no message is on its way."""
+    def __call__(self, reads_next: bool = True) -> None:
+        """Wait until every stored event is processed and no message is on its way.
 
-        if self._published.count == self._idle_at:
+        When the replay's next step does not read what the engine made (``reads_next``
+        False: it only posts more of the tick's events), the workers go on while it
+        runs, as they do beside a live site; the next call waits for both."""
+        if not reads_next or self._published.count == self._idle_at:
             return  # nothing published since the engine was idle: it still is
         began = time.monotonic()
         deadline = began + IDLE_TIMEOUT
@@ -117,6 +121,7 @@ class WorkerPool:
         # Workers publish only while working a message, so the count is final here.
         self._idle_at = self._published.count
         self.waited += time.monotonic() - began
+        self.waits += 1
 
     def _offer_again(self) -> None:
         """Nothing moved for a while: a broker message was lost (a worker killed, a
