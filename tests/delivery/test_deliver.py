@@ -113,6 +113,17 @@ def test_an_email_is_sent_once_with_its_legal_headers(database: str, smtp: Calla
     assert row.status == "sent" and row.sent_at is not None and row.provider_id
 
 
+def _dying_when_sent(real: Callable[..., None]) -> Callable[..., None]:
+    """``settle_many`` of a worker that dies as it records a send."""
+
+    def settle_many(conn: Any, ends: list[Any], now: Any) -> None:
+        if any(end.status.value == "sent" for end in ends):
+            raise KeyboardInterrupt("the worker dies here")
+        real(conn, ends, now)
+
+    return settle_many
+
+
 def test_a_worker_killed_between_send_and_record_never_sends_twice(
     database: str, smtp: Callable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -120,13 +131,7 @@ def test_a_worker_killed_between_send_and_record_never_sends_twice(
     _world()
     mid = _message("email", "welcome")
     real = ledger.settle_many
-
-    def crash_on_sent(conn: Any, ends: list[Any], now: Any) -> None:
-        if any(end.status.value == "sent" for end in ends):
-            raise KeyboardInterrupt("the worker dies here")
-        real(conn, ends, now)
-
-    monkeypatch.setattr(ledger, "settle_many", crash_on_sent)
+    monkeypatch.setattr(ledger, "settle_many", _dying_when_sent(real))
     with pytest.raises(KeyboardInterrupt):
         deliver(mid)
     monkeypatch.setattr(ledger, "settle_many", real)
@@ -153,13 +158,7 @@ def test_a_sent_mail_and_its_email_sent_event_are_recorded_together(
     _world()
     first, second = _message("email", "welcome", key="m1"), _message("email", "welcome", key="m2")
     real = ledger.settle_many
-
-    def crash_on_sent(conn: Any, ends: list[Any], now: Any) -> None:
-        if any(end.status.value == "sent" for end in ends):
-            raise KeyboardInterrupt("the worker dies here")
-        real(conn, ends, now)
-
-    monkeypatch.setattr(ledger, "settle_many", crash_on_sent)
+    monkeypatch.setattr(ledger, "settle_many", _dying_when_sent(real))
     with pytest.raises(KeyboardInterrupt):
         deliver(first)
     assert _sent_events() == []  # neither the record nor its event
