@@ -41,6 +41,14 @@ def among(dialect: str, column: Any, values: Sequence[Any], item: Any = String) 
     return column.in_(values)
 
 
+def ids_in(dialect: str, column: Any, name: str, item: Any = String) -> Any:
+    """:func:`among` for a statement built once and run many times: the values are the
+    parameter ``name``, an array on PostgreSQL, an expanding list elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(item)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def unnest(columns: list[Column[Any]], dialect: Dialect) -> str:
     """``unnest(%(a)b::type[], …)`` over ``columns`` (PostgreSQL): rows as one binary array
     parameter per column, filled by :func:`column_arrays`, run by :func:`execute_arrays`."""

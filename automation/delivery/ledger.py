@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, any_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Integer, String, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
@@ -34,6 +33,7 @@ from automation.channels.base import CHANNELS
 from automation.channels.zones import in_zone
 from automation.config import get_settings
 from automation.db import get_engine
+from automation.db.sql import ids_in
 from automation.delivery.policy import Sent
 from automation.delivery.queues import REQUESTED
 from automation.models import Message, MessageStatus
@@ -74,14 +74,6 @@ def _claim(dialect: str) -> Any:
         .values(status=S.SENDING.value, attempts=m.c.attempts + 1, updated_at=now)
         .returning(m.c.id)
     )
-
-
-def ids_in(dialect: str, column: Any, name: str, item: Any) -> Any:
-    """``column IN :name`` for a statement built once: on PostgreSQL one array parameter
-    (as ``db.sql.among``), elsewhere an expanding list."""
-    if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=postgresql.ARRAY(item)))
-    return column.in_(bindparam(name, expanding=True))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from automation.channels.base import CHANNELS, Channel, Rendered
 from automation.channels.jinja import TemplateProblem
 from automation.config import get_settings
 from automation.db import session_scope
+from automation.db.sql import ids_in
 from automation.delivery import ledger, pause
 from automation.delivery.call_center import open_task
 from automation.delivery.content import Catalog, context_for, load_catalog
@@ -155,13 +156,13 @@ def _decide(
 # Built once (see ledger.py): the claim's messages, and their customers locked in order.
 @functools.lru_cache(maxsize=4)
 def _messages_of(dialect: str) -> SelectOfScalar[Message]:
-    where = ledger.ids_in(dialect, col(Message.id), "ids", Integer)
+    where = ids_in(dialect, col(Message.id), "ids", Integer)
     return select(Message).where(where).order_by(col(Message.id))
 
 
 @functools.lru_cache(maxsize=4)
 def _customers_of(dialect: str) -> SelectOfScalar[Customer]:
-    where = ledger.ids_in(dialect, col(Customer.customer_id), "ids", String)
+    where = ids_in(dialect, col(Customer.customer_id), "ids", String)
     return select(Customer).where(where).order_by(col(Customer.customer_id)).with_for_update()
 
 
