@@ -21,18 +21,8 @@ from automation.models import Event
 
 _events = Event.__table__  # type: ignore[attr-defined]
 
+# Each row with its own source and time received (a chunk's emitted events differ).
 _PG_INSERT = """
-INSERT INTO events (event_id, type, occurred_at, received_at, visitor_id, customer_id,
-                    properties, source, attempts)
-SELECT e, t, o, %b, v, c, p, %b, 0
-FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::jsonb[])
-     AS r(e, t, o, v, c, p)
-ON CONFLICT (event_id) DO NOTHING
-RETURNING id, event_id
-"""
-
-# The same, with each row's own source and time received (a chunk's emitted events).
-_PG_INSERT_ROWS = """
 INSERT INTO events (event_id, type, occurred_at, received_at, visitor_id, customer_id,
                     properties, source, attempts)
 SELECT e, t, o, r, v, c, p, s, 0
@@ -47,8 +37,22 @@ RETURNING id, event_id
 def insert_event_rows(conn: Connection, rows: list[tuple[EventIn, str, datetime]]) -> list[int]:
     """Store events not stored before, each with its source and time received, in one
     statement; the database ids of those stored, in the order given."""
+    stored = _insert(conn, rows)
+    return list(
+        {ev.event_id: stored[ev.event_id] for ev, _, _ in rows if ev.event_id in stored}.values()
+    )
+
+
+def insert_events(
+    conn: Connection, events: list[EventIn], now: datetime, source: str
+) -> dict[str, int]:
+    """Store ``events`` not stored before; returns event_id → database id of those stored."""
+    return _insert(conn, [(ev, source, now) for ev in events])
+
+
+def _insert(conn: Connection, rows: list[tuple[EventIn, str, datetime]]) -> dict[str, int]:
     if conn.dialect.name == "postgresql":
-        raw = cast(psycopg.Connection[Any], conn.connection.driver_connection)
+        raw = cast(psycopg.Connection[Any], conn.connection.driver_connection)  # same transaction
         params = (
             [ev.event_id for ev, _, _ in rows],
             [ev.type for ev, _, _ in rows],
@@ -60,59 +64,25 @@ def insert_event_rows(conn: Connection, rows: list[tuple[EventIn, str, datetime]
             [source for _, source, _ in rows],
         )
         with raw.cursor(binary=True) as cur:
-            cur.execute(_PG_INSERT_ROWS, params)
-            stored = {event_id: pk for pk, event_id in cur.fetchall()}
-    else:
-        stored = {}
-        for ev, source, at in rows:  # SQLite: in process, a statement costs no round trip
-            stored |= insert_events(conn, [ev], at, source)
-    return list(
-        {ev.event_id: stored[ev.event_id] for ev, _, _ in rows if ev.event_id in stored}.values()
-    )
-
-
-def insert_events(
-    conn: Connection, events: list[EventIn], now: datetime, source: str
-) -> dict[str, int]:
-    """Store ``events`` not stored before; returns event_id → database id of those stored."""
-    if conn.dialect.name == "postgresql":
-        return _insert_postgresql(conn, events, now, source)
-    rows = [
+            cur.execute(_PG_INSERT, params)
+            return {event_id: pk for pk, event_id in cur.fetchall()}
+    values = [
         {
             "event_id": ev.event_id,
             "type": ev.type,
             "occurred_at": ev.occurred_at,
-            "received_at": now,
+            "received_at": at,
             "visitor_id": ev.visitor_id,
             "customer_id": ev.customer_id,
             "properties": ev.properties,
             "source": source,
             "attempts": 0,
         }
-        for ev in events
+        for ev, source, at in rows
     ]
     stmt = (
         dialect_insert(conn, _events)
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(_events.c.id, _events.c.event_id)
     )
-    return {event_id: pk for pk, event_id in conn.execute(stmt, rows)}
-
-
-def _insert_postgresql(
-    conn: Connection, events: list[EventIn], now: datetime, source: str
-) -> dict[str, int]:
-    raw = cast(psycopg.Connection[Any], conn.connection.driver_connection)  # same transaction
-    params = (
-        now,
-        source,
-        [ev.event_id for ev in events],
-        [ev.type for ev in events],
-        [ev.occurred_at for ev in events],
-        [ev.visitor_id for ev in events],
-        [ev.customer_id for ev in events],
-        [Jsonb(ev.properties) for ev in events],
-    )
-    with raw.cursor(binary=True) as cur:
-        cur.execute(_PG_INSERT, params)
-        return {event_id: pk for pk, event_id in cur.fetchall()}
+    return {event_id: pk for pk, event_id in conn.execute(stmt, values)}
