@@ -36,6 +36,14 @@ class AddressError(PermanentDeliveryError):
     anything about it)."""
 
 
+# A plain dot-atom address, as nearly every customer's and sender's is: the standard
+# library's and aiosmtplib's parsers give it back unchanged, in Python, at ten times the
+# cost, so the To header and the SMTP envelope take it as it is (others go through them).
+PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+)
+
+
 class Stage(StrEnum):
     """Where in an SMTP conversation a failure happened."""
 

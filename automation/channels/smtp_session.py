@@ -9,7 +9,6 @@ the recipient's. The pool around it is :mod:`automation.channels.smtp`.
 
 from __future__ import annotations
 
-import re
 import ssl
 from collections.abc import Awaitable
 from typing import Protocol, TypeVar
@@ -18,6 +17,7 @@ import aiosmtplib
 from aiosmtplib import SMTPStatus
 
 from automation.channels.errors import (
+    PLAIN_ADDRESS,
     AddressError,
     DeliveryError,
     SmtpFailure,
@@ -113,15 +113,11 @@ async def transact(client: aiosmtplib.SMTP, sender: str, recipients: list[str], 
     return response.message
 
 
-# A plain dot-atom address, as nearly every envelope's is: aiosmtplib's ``mail`` and
-# ``rcpt`` parse each address with ``email.utils.parseaddr`` (in Python: a sixth of the
-# sender thread's time) only to give such an address back unchanged. Others, and a
-# session that still needs its EHLO, go through aiosmtplib's own.
-_PLAIN = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
-
-
+# aiosmtplib's ``mail`` and ``rcpt`` parse each address with ``email.utils.parseaddr``
+# (a sixth of the sender thread's time) only to give a plain one back unchanged. Other
+# addresses, and a session that still needs its EHLO, go through aiosmtplib's own.
 async def _mail(client: aiosmtplib.SMTP, sender: str, options: list[str]) -> None:
-    if client.is_ehlo_or_helo_needed or not _PLAIN.fullmatch(sender):
+    if client.is_ehlo_or_helo_needed or not PLAIN_ADDRESS.fullmatch(sender):
         await client.mail(sender, options=options)
         return
     extra = [option.encode("ascii") for option in options]
@@ -131,7 +127,7 @@ async def _mail(client: aiosmtplib.SMTP, sender: str, options: list[str]) -> Non
 
 
 async def _rcpt(client: aiosmtplib.SMTP, recipient: str) -> None:
-    if client.is_ehlo_or_helo_needed or not _PLAIN.fullmatch(recipient):
+    if client.is_ehlo_or_helo_needed or not PLAIN_ADDRESS.fullmatch(recipient):
         await client.rcpt(recipient)
         return
     response = await client.execute_command(b"RCPT", b"TO:<%s>" % recipient.encode())

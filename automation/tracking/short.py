@@ -16,8 +16,6 @@ link previewer's fetch.
 from __future__ import annotations
 
 import base64
-import functools
-import hashlib
 import hmac
 import logging
 from datetime import UTC
@@ -31,6 +29,7 @@ from automation.events.ingest import ingest
 from automation.events.schema import EventIn
 from automation.models import Message
 from automation.tracking.responses import Fetch, bot_reason, message_facts
+from automation.tracking.tokens import keyed_mac
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +109,7 @@ def _record(message_id: int, link: str, url: str, fetch: Fetch) -> None:
 
 
 def _mac(head: str) -> str:
-    mac = _keyed(get_settings().secret_key).copy()
-    mac.update(head.encode())
-    return base64.urlsafe_b64encode(mac.digest()[:6]).decode("ascii")
-
-
-@functools.lru_cache(maxsize=4)
-def _keyed(secret: str) -> hmac.HMAC:
-    # The key and the context absorbed once; an SMS signs three or four links.
-    return hmac.new(secret.encode(), _CONTEXT, hashlib.sha256)
+    return base64.urlsafe_b64encode(keyed_mac(_CONTEXT, head.encode())[:6]).decode("ascii")
 
 
 def _base62(value: int) -> str:

@@ -167,16 +167,21 @@ def _signed_id(code: str, message_id: int, secret: str) -> str:
 
 
 def _mac(payload: bytes) -> bytes:
-    mac = _keyed(get_settings().secret_key).copy()
+    return keyed_mac(_CONTEXT, payload)[:_MAC_BYTES]
+
+
+def keyed_mac(context: bytes, payload: bytes) -> bytes:
+    """HMAC-SHA256 of ``context + payload`` under the secret key."""
+    mac = _keyed(get_settings().secret_key, context).copy()
     mac.update(payload)
-    return mac.digest()[:_MAC_BYTES]
+    return mac.digest()
 
 
-@functools.lru_cache(maxsize=4)
-def _keyed(secret: str) -> hmac.HMAC:
+@functools.lru_cache(maxsize=8)
+def _keyed(secret: str, context: bytes) -> hmac.HMAC:
     # HMAC with the key and the context already absorbed; each MAC copies it, instead
     # of hashing the key's two pads again.
-    return hmac.new(secret.encode(), _CONTEXT, hashlib.sha256)
+    return hmac.new(secret.encode(), context, hashlib.sha256)
 
 
 def _token_data(data: object, kind: TokenKind) -> TokenData:

@@ -14,9 +14,8 @@ from email.header import Header
 import pytest
 from aiosmtplib.email import quote_address
 
-from automation.channels import smtp_session
 from automation.channels.email import recipient, recipient_address, subject_header
-from automation.channels.errors import AddressError
+from automation.channels.errors import PLAIN_ADDRESS, AddressError
 from automation.channels.mail import _base64_lines
 from automation.channels.templates import sample_context
 from automation.channels.variables import template_variables
@@ -93,13 +92,13 @@ def test_a_token_follows_a_new_secret_key(monkeypatch: pytest.MonkeyPatch) -> No
     "address", ["a@example.kr", "bounce+x.y@mail.example.kr", "a-b_c%d@x-1.kr"]
 )
 def test_a_plain_envelope_address_is_written_as_aiosmtplib_writes_it(address: str) -> None:
-    assert smtp_session._PLAIN.fullmatch(address)
+    assert PLAIN_ADDRESS.fullmatch(address)
     assert quote_address(address) == f"<{address}>"
 
 
 @pytest.mark.parametrize("address", ["a..b@x.kr", ".a@x.kr", "a@x..kr", "<a@x.kr>", "a b@x.kr"])
 def test_other_envelope_addresses_go_through_aiosmtplib(address: str) -> None:
-    assert not smtp_session._PLAIN.fullmatch(address)
+    assert not PLAIN_ADDRESS.fullmatch(address)
 
 
 def test_the_consent_link_is_signed_when_a_template_reads_it() -> None:
