@@ -13,21 +13,18 @@ reads it).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import set_attribute
 
 T = TypeVar("T")
-_defaults: dict[type, tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
 def new(model: type[T], **values: Any) -> T:
     """A new (transient) row of ``model``: ``values``, and each other field's default."""
-    found = _defaults.get(model)
-    if found is None:
-        found = _defaults[model] = _shape(model)
-    fixed, factories = found
+    fixed, factories = _shape(model)
     row: Any = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     state = row.__dict__
     state.update(fixed)
@@ -41,10 +38,7 @@ def new(model: type[T], **values: Any) -> T:
 
 def defaults(model: type) -> dict[str, Any]:
     """Each field's default, as ``__init__`` would fill it (required fields left out)."""
-    found = _defaults.get(model)
-    if found is None:
-        found = _defaults[model] = _shape(model)
-    fixed, factories = found
+    fixed, factories = _shape(model)
     return {**fixed, **{name: factory() for name, factory in factories.items()}}
 
 
@@ -54,6 +48,7 @@ def put(row: Any, **values: Any) -> None:
         set_attribute(row, key, value)
 
 
+@functools.cache
 def _shape(model: type) -> tuple[dict[str, Any], dict[str, Any]]:
     configure_mappers()  # the instrumented attributes exist only once the mappers are set up
     fixed: dict[str, Any] = {}
