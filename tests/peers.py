@@ -21,6 +21,13 @@ from automation.channels.smtp import close_senders
 from automation.config import reset_settings
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for a test's own server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class Gateway(BaseHTTPRequestHandler):
     """A JSON SMS gateway: 200 with ``{"id": "gw-N"}`` for every message."""
 
@@ -72,9 +79,7 @@ class Mailbox:
 @contextmanager
 def smtp_server_running(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
     """An aiosmtpd server while the block runs, set as ``SMTP_URL``; yields its mailbox."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     box = Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()

@@ -11,13 +11,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.peers import free_port
 from tests.services import UNDER_CI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,12 +30,6 @@ def section_blocks(text: str, heading: str = SECTION) -> list[str]:
     end = text.find("\n## ", start + len(heading))
     body = text[start : end if end > 0 else len(text)]
     return re.findall(r"^```sh\n(.*?)^```", body, re.S | re.M)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_the_blocks_are_found() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -16,6 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 
 from automation.channels.errors import Stage
+from tests.peers import free_port
 
 
 class Script:
@@ -119,12 +119,6 @@ class _Controller(Controller):
         return _ScriptedSMTP(self.script, self.handler, **self.SMTP_kwargs)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def scripted_smtp() -> Iterator[Callable[..., tuple[Script, str]]]:
     """Start a scripted server; returns the script and the server's ``smtp://`` URL
@@ -133,7 +127,7 @@ def scripted_smtp() -> Iterator[Callable[..., tuple[Script, str]]]:
 
     def start(replies: dict[Stage, str] | None = None, *, auth: bool = False) -> tuple[Script, str]:
         script = Script(replies)
-        port = _free_port()
+        port = free_port()
         auth = auth or Stage.AUTH in script.replies
         kwargs: dict[str, Any] = {}
         if auth:

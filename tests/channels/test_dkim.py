@@ -7,7 +7,6 @@ import base64
 import math
 import re
 import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from automation.channels.smtp import SmtpSender, close_senders, get_sender
 from automation.channels.templates import sample_context
 from automation.config import get_settings, reset_settings
 from automation.errors import ConfigError
+from tests.peers import free_port
 
 SELECTOR = "crm2026"
 RSA_OID = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1 rsaEncryption
@@ -150,9 +150,7 @@ class Collect:
 
 def _over_smtp(msg: OutgoingMail) -> bytes:
     """The bytes a relay receives from our SMTP sender."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     handler = Collect()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

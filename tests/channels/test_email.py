@@ -10,7 +10,6 @@ import email.policy
 import html
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ from automation.channels.templates import sample_context
 from automation.config import reset_settings
 from automation.errors import ConfigError
 from automation.tracking import tokens as tracking
+from tests.peers import free_port
 
 PUBLIC = "https://crm.example.com"
 
@@ -75,19 +75,13 @@ class Collect:
         return "250 2.0.0 Ok: queued as Q1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[Callable[..., str]]:
     """Start an aiosmtpd server with a handler; returns its ``smtp://`` URL."""
     controllers: list[Controller] = []
 
     def start(handler: Any, **kwargs: Any) -> str:
-        port = _free_port()
+        port = free_port()
         controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
         controller.start()
         controllers.append(controller)
@@ -351,7 +345,7 @@ def test_a_slow_server_times_out_as_transient(
 
 
 def test_no_server_is_transient(senders: Callable[[str], SmtpSender]) -> None:
-    sender = senders(f"smtp://127.0.0.1:{_free_port()}?timeout=2")
+    sender = senders(f"smtp://127.0.0.1:{free_port()}?timeout=2")
     with pytest.raises(TransientDeliveryError, match="connection"):
         sender.send_sync(_mail())
 

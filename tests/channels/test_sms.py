@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from automation.channels.sms_template import render_sms
 from automation.channels.sms_text import normalise_mobile, sms_size
 from automation.channels.templates import sample_context
 from automation.config import ROOT, reset_settings
+from tests.peers import free_port
 
 AD_HEAD = "(광고)교보생명\n"
 AD_TAIL = "\n무료수신거부 080-000-0000"
@@ -259,9 +259,7 @@ def test_gateway_errors_are_sorted_into_transient_and_permanent(
 
 
 def test_an_unreachable_gateway_is_transient() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     gateway = HttpGateway(f"http://127.0.0.1:{port}/send", timeout=2)
     try:
         with pytest.raises(TransientDeliveryError, match="unreachable"):

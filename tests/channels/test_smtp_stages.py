@@ -24,6 +24,7 @@ from automation.channels.smtp_session import failure
 from automation.channels.templates import sample_context
 from automation.config import reset_settings
 from tests.channels.scripted_smtp import Script, scripted_smtp  # noqa: F401 (a fixture)
+from tests.peers import free_port
 
 Start = Callable[..., tuple[Script, str]]
 
@@ -138,10 +139,8 @@ def test_a_good_login_then_a_send(
 def test_a_lost_connection_is_transient_with_its_stage(
     senders: Callable[[str], SmtpSender],
 ) -> None:
-    from tests.channels.scripted_smtp import _free_port
-
     with pytest.raises(TransientSmtpFailure, match="connection failed") as caught:
-        senders(f"smtp://127.0.0.1:{_free_port()}?timeout=2").send_sync(_mail())
+        senders(f"smtp://127.0.0.1:{free_port()}?timeout=2").send_sync(_mail())
     assert (caught.value.stage, caught.value.code) == (Stage.CONNECT, None)
 
 

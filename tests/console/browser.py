@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import pytest
 import uvicorn
 
 from automation.console.users import create_user
+from tests.peers import free_port
 from tests.services import UNDER_CI
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -73,9 +73,7 @@ def serve() -> Served:
     """Start the whole application (API and console) on a free port."""
     from automation.api.app import create_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(
         create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )

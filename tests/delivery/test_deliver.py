@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from automation.delivery.backlog import relay_messages
 from automation.delivery.deliver import deliver
 from automation.models import CallTask, Customer, Event, Message
 from tests.journey_world import World
-from tests.peers import sms_gateway_running
+from tests.peers import free_port, sms_gateway_running
 from tests.review_items import message_row, queued_message
 
 SEOUL = "Asia/Seoul"
@@ -49,19 +48,13 @@ class Server:
         return "250 2.0.0 Ok: queued as Q1"
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Server]]:
     controllers: list[Controller] = []
 
     def start(*script: str) -> Server:
         handler = Server(*script)
-        port = _port()
+        port = free_port()
         controller = Controller(handler, hostname="127.0.0.1", port=port)
         controller.start()
         controllers.append(controller)

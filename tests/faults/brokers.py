@@ -10,7 +10,7 @@ import uuid
 from urllib.parse import quote
 
 from tests.faults.proxy import Proxy
-from tests.faults.sinks import free_port
+from tests.peers import free_port
 from tests.worker.procs import wait_until
 
 RABBITMQ = ("127.0.0.1", 5672)

@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 
-from tests.faults.sinks import free_port
+from tests.peers import free_port
 
 CHUNK = 65536
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections import Counter
@@ -16,13 +15,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.peers import free_port
+
 DRAIN = 0.5  # seconds a stopping SMTP server lets transactions in hand finish
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Counting:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from automation.events.ingest import ingest
 from automation.events.outbox import unprocessed_count
 from tests.conftest import make_broker
 from tests.helpers import customer, ev
+from tests.peers import free_port
 from tests.worker.procs import ROOT, env_with, wait_until
 
 
@@ -66,12 +66,6 @@ def test_a_separate_worker_process_processes_events(
     broker.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_takes_events_over_http_and_processes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_later: list[subprocess.Popen[bytes]]
 ) -> None:
@@ -86,7 +80,7 @@ def test_serve_takes_events_over_http_and_processes_them(
         capture_output=True,
         text=True,
     ).stdout.strip()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*automation, "serve", "--port", str(port)],
         cwd=tmp_path,
