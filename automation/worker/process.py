@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from automation import clock, metrics
 from automation.broker import enqueue_events, enqueue_messages
+from automation.broker.enqueue import CHUNK
 from automation.config import get_settings
 from automation.customers.attribution import AttributionStep
 from automation.customers.chunk import Chunk, Step
@@ -36,6 +37,7 @@ from automation.journeys.engine import JourneyStep
 from automation.models import Event, array_updates
 from automation.personalize.credit import OfferCreditStep
 from automation.segments.step import SegmentStep
+from automation.worker.claim import claim
 
 log = logging.getLogger(__name__)
 RECONNECT_PAUSE = 0.2  # seconds before trying a lost connection's work on a new one
@@ -56,14 +58,17 @@ STEPS: tuple[type[Step], ...] = (
 
 
 def process_events(event_pks: list[int]) -> int:
-    """Process a chunk of events; returns how many took effect (re-deliveries count 0)."""
-    if len(event_pks) > 1:
-        try:
-            return _retrying(event_pks)
-        except Exception as exc:
-            log.info("chunk of %d failed (%s); processing one by one", len(event_pks), exc)
+    """Process a message's events, and on PostgreSQL other waiting ones to fill the chunk
+    (``worker/claim.py``); returns how many took effect (re-deliveries count 0)."""
+    fillers: list[int] = []
+    try:
+        return _retrying(event_pks, fillers)
+    except Exception as exc:
+        log.info("chunk of %d failed (%s); processing one by one", len(event_pks), exc)
     done = 0
-    for pk in event_pks:
+    # The fillers too: one of them may be the bad event, and alone it is recorded as
+    # failed, so it fills no other chunk.
+    for pk in dict.fromkeys(event_pks + fillers):
         try:
             done += process_event(pk)
         except Exception:
@@ -72,61 +77,56 @@ def process_events(event_pks: list[int]) -> int:
 
 
 def process_event(event_pk: int) -> bool:
-    """Apply one event's effects; False if it was processed already (or given up on).
+    """Apply one event's effects, alone; False if it was processed already (or given up).
 
     A deadlock or serialization conflict is retried at once (a few times), a lost
     database connection once; any other error is recorded on the event and raised.
     """
     try:
-        return bool(_retrying([event_pk]))
+        return bool(_retrying([event_pk], None))
     except Exception as exc:
         _record_failure(event_pk, exc)
         metrics.EVENTS_PROCESSED.labels("failed").inc()
         raise
 
 
-def _retrying(event_pks: list[int]) -> int:
+def _retrying(event_pks: list[int], fillers: list[int] | None) -> int:
     """:func:`_process`, its conflicts retried, and once more on a new connection when the
     database dropped ours (a restart, a fail-over, ``pg_terminate_backend``): else the
     whole chunk waited for the relay. Running it again is safe whatever became of the
     first transaction: the claim takes only events not yet processed."""
     try:
-        return retry_conflicts(lambda: _process(event_pks))
+        return retry_conflicts(lambda: _process(event_pks, fillers))
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
         log.info("database connection lost (%s); once more on a new one", type(exc.orig).__name__)
         time.sleep(RECONNECT_PAUSE)
-        return retry_conflicts(lambda: _process(event_pks))
+        return retry_conflicts(lambda: _process(event_pks, fillers))
 
 
-def _process(event_pks: list[int]) -> int:
+def _process(event_pks: list[int], fillers: list[int] | None) -> int:
+    """Claim and process one chunk in one transaction; ``fillers`` (None: fill nothing)
+    is given the other events the chunk took, for the caller's one-by-one fallback."""
     with session_scope() as session:
         dialect = session.get_bind().dialect.name
-        claimed = (
-            session.connection()
-            .execute(
-                update(_events)
-                .where(
-                    among(dialect, _events.c.id, event_pks, BigInteger),
-                    _events.c.processed_at.is_(None),
-                    _events.c.attempts < get_settings().max_event_attempts,
-                )
-                .values(processed_at=clock.now(), attempts=_events.c.attempts + 1)
-                .returning(_events.c.id)
-            )
-            .scalars()
-            .all()
+        claimed = claim(
+            session.connection(),
+            event_pks,
+            now=clock.now(),
+            max_attempts=get_settings().max_event_attempts,
+            fill_to=0 if fillers is None else CHUNK,
         )
-        skipped = len(event_pks) - len(claimed)
-        if skipped:
+        if fillers is not None:
+            fillers[:] = claimed.fillers
+        if skipped := len(event_pks) - len(claimed.own):
             metrics.EVENTS_PROCESSED.labels("skipped").inc(skipped)
-        if not claimed:
+        if not (ids := claimed.ids):
             return 0
         events = list(
             session.exec(
                 select(Event)
-                .where(among(dialect, col(Event.id), claimed, BigInteger))
+                .where(among(dialect, col(Event.id), ids, BigInteger))
                 .order_by(col(Event.occurred_at), col(Event.id))
             )
         )
@@ -136,12 +136,12 @@ def _process(event_pks: list[int]) -> int:
             for step in steps:
                 step.apply(event)
         chunk.settle()  # the rows and events the steps deferred, before the commit
-    metrics.EVENTS_PROCESSED.labels("processed").inc(len(claimed))
+    metrics.EVENTS_PROCESSED.labels("processed").inc(len(ids))
     if chunk.emitted:  # events the steps stored (segments, journeys' emit), now committed
         enqueue_events(chunk.emitted)
     if chunk.messages:  # messages the journeys decided, now committed: deliver them
         enqueue_messages(chunk.messages)
-    return len(claimed)
+    return len(ids)
 
 
 def _record_failure(event_pk: int, exc: Exception) -> None:
