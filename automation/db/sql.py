@@ -81,6 +81,24 @@ def execute_arrays(conn: Connection, statement: str, params: dict[str, list[Any]
         cur.execute(statement, params)
 
 
+def insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) as one ``INSERT … SELECT FROM
+    unnest(arrays)`` (PostgreSQL): a statement and one binary parameter per column,
+    however many rows. An executemany bound every value of every row through
+    SQLAlchemy's statement machinery, and PostgreSQL ran one insert per row."""
+    columns = [c for c in table.columns if c.key in rows[0]]
+    key = (table.name, tuple(c.key for c in columns))
+    query = _ARRAY_INSERTS.get(key)
+    if query is None:
+        names = ", ".join(c.key for c in columns)
+        query = f"INSERT INTO {table.name} ({names}) SELECT * FROM {unnest(columns, conn.dialect)}"
+        _ARRAY_INSERTS[key] = query
+    execute_arrays(conn, query, column_arrays(columns, rows, conn.dialect))
+
+
+_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
     """``items`` cut into lists of at most ``size``."""
     return [items[i : i + size] for i in range(0, len(items), size)]

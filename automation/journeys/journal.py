@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, event
-from sqlalchemy.engine import Connection
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from automation.db.sql import column_arrays, execute_arrays, unnest
+from automation.db.sql import insert_arrays
 from automation.models import Message, Timer, Transition
 
 _TABLES = {
@@ -54,23 +53,6 @@ def _write(session: Session) -> None:
     for name, table in _TABLES.items():
         if rows.get(name):
             if conn.dialect.name == "postgresql":
-                _insert_arrays(conn, table, rows[name])
+                insert_arrays(conn, table, rows[name])
             else:
                 conn.execute(table.insert(), rows[name])
-
-
-def _insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One ``INSERT … SELECT FROM unnest(arrays)``: a statement and one binary parameter
-    per column, however many rows (an executemany bound every value of every row through
-    SQLAlchemy's statement machinery: a tenth of a transition's time, profiled)."""
-    columns = [c for c in table.columns if c.key in rows[0]]
-    key = (table.name, tuple(c.key for c in columns))
-    query = _ARRAY_INSERTS.get(key)
-    if query is None:
-        names = ", ".join(c.key for c in columns)
-        query = f"INSERT INTO {table.name} ({names}) SELECT * FROM {unnest(columns, conn.dialect)}"
-        _ARRAY_INSERTS[key] = query
-    execute_arrays(conn, query, column_arrays(columns, rows, conn.dialect))
-
-
-_ARRAY_INSERTS: dict[tuple[str, tuple[str, ...]], str] = {}

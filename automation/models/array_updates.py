@@ -1,4 +1,5 @@
-"""PostgreSQL: the changed rows of the tables every event touches, as one UPDATE a flush.
+"""PostgreSQL: the rows every event touches, written as arrays at flush: the changed
+ones as one UPDATE per set of columns, new enrollments as one INSERT.
 
 Processing a chunk of events changes a customer row and an enrollment row per event.
 The ORM writes each as its own UPDATE, binding every value through its type
@@ -15,6 +16,12 @@ ORM would. SQLite keeps the ORM's way.
 ``set_committed_value`` call): one call per row instead of one per changed attribute,
 and out of the session's modified set. ``tests/models/test_array_updates.py`` and the engine
 tests fail if a change is lost.
+
+New enrollments (a sign-up enters two journeys) were an executemany of one INSERT a
+row: a seventh of a sign-up chunk's time, measured. They carry their ids already
+(taken from the sequence, ``customers/chunk.py``), so ``_take`` inserts them itself and
+attaches them as loaded rows (expunged, ``make_transient_to_detached``, added back):
+their later changes in the transaction are UPDATEs like any other.
 """
 
 from __future__ import annotations
@@ -23,13 +30,14 @@ from typing import Any
 
 from sqlalchemy import Column, event, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached
 
-from automation.db.sql import column_arrays, execute_arrays, unnest
-from automation.models.customers import Customer
+from automation.db.sql import column_arrays, execute_arrays, insert_arrays, unnest
+from automation.models.customers import Customer, Identity
 from automation.models.journeys import Enrollment
 
-MODELS: tuple[type, ...] = (Customer, Enrollment)
+MODELS: tuple[type, ...] = (Customer, Enrollment, Identity)
+INSERTED: tuple[type, ...] = (Enrollment,)  # new rows with their ids already set
 _KEY = "array_updates"
 _QUERIES: dict[tuple[str, tuple[str, ...]], str] = {}
 
@@ -49,6 +57,7 @@ def _take(session: Session, flush_context: UOWTransaction, instances: Any) -> No
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    _insert_new(session)
     groups: dict[tuple[type, tuple[str, ...]], list[dict[str, Any]]] = {}
     for obj in list(session.dirty):
         if type(obj) not in MODELS:
@@ -87,6 +96,32 @@ def _take(session: Session, flush_context: UOWTransaction, instances: Any) -> No
         _run(session, list(groups.items()))  # nothing left: the ORM's flush stops here
 
 
+def _insert_new(session: Session) -> None:
+    """Insert the new rows of :data:`INSERTED` that have their ids, in id order, and
+    make them persistent and unchanged, so the ORM's flush leaves them alone. Only when
+    nothing else is new: a row they point at (a customer the profile step created) must
+    be inserted first, which the ORM's own ordering does."""
+    if any(type(o) not in INSERTED for o in session.new):
+        return
+    for model in INSERTED:
+        key = _shape(model).key
+        new = [o for o in session.new if type(o) is model and o.__dict__.get(key) is not None]
+        if not new:
+            continue
+        new.sort(key=lambda o: o.__dict__[key])
+        table = inspect(model).local_table
+        found = [{c.key: o.__dict__.get(c.key) for c in table.columns} for o in new]
+        for key, default in _shape(model).insert_defaults:
+            for row, obj in zip(found, new, strict=True):
+                if row[key] is None:  # what the ORM's insert does: the column's default
+                    row[key] = obj.__dict__[key] = default(None)
+        insert_arrays(session.connection(), table, found)
+        for obj in new:
+            session.expunge(obj)
+            make_transient_to_detached(obj)
+            session.add(obj)
+
+
 class _Shape:
     """What ``_take`` needs of a model's table: its column keys, the Python ``onupdate``
     defaults, and the primary key."""
@@ -101,6 +136,18 @@ class _Shape:
         ]
         (pk,) = inspect(model).primary_key
         self.key: str = pk.key
+        # Python-side defaults for an insert, each a callable taking a context (None);
+        # a server-side default could not be honoured by an explicit NULL.
+        assert all(c.server_default is None for c in table.columns if not c.primary_key)
+        self.insert_defaults = [
+            (c.key, _default(c.default.arg))  # type: ignore[attr-defined]
+            for c in table.columns
+            if c.default is not None and not c.primary_key
+        ]
+
+
+def _default(arg: Any) -> Any:
+    return arg if callable(arg) else lambda _context: arg
 
 
 _SHAPES: dict[type, _Shape] = {}

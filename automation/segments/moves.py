@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from automation.db.sql import column_arrays
+from automation.db.sql import column_arrays, insert_arrays
 from automation.events.catalog import segment_changed
 from automation.events.schema import EventIn
 from automation.models import SegmentChange, SegmentMember
@@ -84,7 +84,9 @@ def write(conn: Connection, moves: list[Move]) -> None:
         for m in moves
         if m.took
     ]
-    if history:
+    if history and conn.dialect.name == "postgresql":
+        insert_arrays(conn, _changes, history)
+    elif history:
         conn.execute(insert(_changes), history)
 
 

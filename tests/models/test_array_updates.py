@@ -94,3 +94,65 @@ def _aware(value: Any) -> Any:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_new_enrollments_are_inserted_together_and_their_later_changes_kept(
+    database: str,
+) -> None:
+    from automation.db.ids import Ids
+    from automation.journeys import rows
+    from automation.models import Enrollment, Journey, JourneyVersion
+
+    with clock.frozen_at(T0), session_scope() as session:
+        session.add(Customer(customer_id="C0", name="고객0"))
+        session.add(Journey(journey_id="j", name="j"))
+        session.flush()
+        session.add(JourneyVersion(journey_id="j", version=1, spec={}, checksum="x"))
+    inserts: list[str] = []
+
+    class Seen(psycopg.Cursor[Any]):
+        """The enrollment inserts a checked-out connection runs, the ORM's or not."""
+
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(query).lstrip().upper().startswith("INSERT INTO ENROLLMENTS"):
+                inserts.append(str(query))
+            return super().execute(query, *args, **kwargs)
+
+        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            inserts.append(f"executemany: {query}")
+            return super().executemany(query, *args, **kwargs)
+
+    def recording(dbapi_conn: Any, *_: Any) -> None:
+        if isinstance(dbapi_conn, psycopg.Connection):
+            dbapi_conn.cursor_factory = Seen
+
+    ids = Ids()
+    event.listen(db.get_engine(), "checkout", recording)
+    try:
+        with clock.frozen_at(T0), session_scope() as session:
+            made = []
+            for key in ("a", "b", "c"):
+                row = rows.new(
+                    Enrollment, journey_id="j", version_id=1, customer_id="C0", key=key, state="s"
+                )
+                row.id = ids.take(session.connection(), "enrollments")
+                session.add(row)
+                made.append(row)
+            session.flush()
+            rows.put(made[1], state="t", step=1)  # changed after it was inserted
+            session.flush()
+            rows.put(made[2], status="done")
+    finally:
+        event.remove(db.get_engine(), "checkout", recording)
+        db.get_engine().dispose()  # no connection keeps the recording cursor
+    with db.get_engine().connect() as conn:
+        stored = conn.execute(
+            text("SELECT key, state, step, status FROM enrollments ORDER BY key")
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        ("a", "s", 0, "active"),
+        ("b", "t", 1, "active"),
+        ("c", "s", 0, "done"),
+    ]
+    if database.startswith("postgresql"):  # one statement for the three, not one each
+        assert len(inserts) == 1 and "unnest" in inserts[0], inserts
