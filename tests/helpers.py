@@ -36,3 +36,15 @@ def identity(visitor_id: str) -> Identity | None:
 def policies_of(customer_id: str) -> list[Policy]:
     with db.session_scope() as s:
         return list(s.exec(select(Policy).where(Policy.customer_id == customer_id)).scalars())  # type: ignore[call-overload, arg-type]
+
+
+class ExplodeOnBad:
+    """A last pipeline step that fails on the event called ``bad``, after every other
+    step applied it (``monkeypatch.setattr(process, "STEPS", (*STEPS, ExplodeOnBad))``)."""
+
+    def __init__(self, chunk: Any) -> None:
+        pass
+
+    def apply(self, event: Event) -> None:
+        if event.event_id == "bad":
+            raise RuntimeError("boom")

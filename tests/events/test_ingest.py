@@ -11,7 +11,7 @@ from automation import db
 from automation.events.ingest import ingest
 from automation.models import Event
 from tests.conftest import Backend
-from tests.helpers import customer, ev, events_by_id, identity, policies_of
+from tests.helpers import ExplodeOnBad, customer, ev, events_by_id, identity, policies_of
 
 
 def test_events_are_stored_published_and_processed(backend: Backend) -> None:
@@ -175,21 +175,10 @@ def test_a_broker_outage_loses_nothing(backend: Backend) -> None:
 def test_a_failing_step_leaves_no_half_written_record(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from automation.customers.chunk import Chunk
     from automation.worker import process
 
-    class Explode:
-        """A last step that fails on one event, after every other step applied it."""
-
-        def __init__(self, chunk: Chunk) -> None:
-            pass
-
-        def apply(self, event: Event) -> None:
-            if event.event_id == "bad":
-                raise RuntimeError("boom")
-
     steps = process.STEPS
-    monkeypatch.setattr(process, "STEPS", (*steps, Explode))
+    monkeypatch.setattr(process, "STEPS", (*steps, ExplodeOnBad))
     try:
         ingest(
             [

@@ -3,6 +3,8 @@ back the same: every change, ``updated_at`` moved, nothing else touched."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pendulum
@@ -26,31 +28,7 @@ def test_changed_customers_are_written_and_the_rest_kept(database: str) -> None:
                 )
             )
     later = T0.add(hours=2)
-    statements: list[str] = []
-
-    class Seen(psycopg.Cursor[Any]):
-        """Every statement a checked-out PostgreSQL connection runs, the ORM's or not."""
-
-        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            if str(query).lstrip().upper().startswith("UPDATE"):
-                statements.append(str(query))
-            return super().execute(query, *args, **kwargs)
-
-        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            statements.append(f"executemany: {query}")
-            return super().executemany(query, *args, **kwargs)
-
-    def recording(dbapi_conn: Any, *_: Any) -> None:
-        if isinstance(dbapi_conn, psycopg.Connection):
-            dbapi_conn.cursor_factory = Seen
-
-    def plain(dbapi_conn: Any, *_: Any) -> None:
-        if isinstance(dbapi_conn, psycopg.Connection):
-            dbapi_conn.cursor_factory = psycopg.Cursor
-
-    event.listen(db.get_engine(), "checkout", recording)
-    event.listen(db.get_engine(), "checkin", plain)
-    with clock.frozen_at(later), session_scope() as session:
+    with _statements("UPDATE") as statements, clock.frozen_at(later), session_scope() as session:
         c0, c1 = session.get(Customer, "C0"), session.get(Customer, "C1")
         assert c0 is not None and c1 is not None
         c0.name, c0.attributes = "바뀐 이름", {"a": 10, "b": ["x"]}
@@ -58,8 +36,6 @@ def test_changed_customers_are_written_and_the_rest_kept(database: str) -> None:
         flag_modified(c1, "attributes")
         c1.sms_consent_at = later
         session.add_all([c0, c1])
-    event.remove(db.get_engine(), "checkout", recording)
-    event.remove(db.get_engine(), "checkin", plain)
     if database.startswith("postgresql"):  # a statement per set of changed columns
         assert len(statements) == 2 and all("unnest" in q for q in statements), statements
     assert array_updates.MODELS
@@ -88,6 +64,39 @@ def test_changed_customers_are_written_and_the_rest_kept(database: str) -> None:
     assert clock.to_utc(_aware(rows["C2"].updated_at)) == T0  # not changed, not written
 
 
+@contextmanager
+def _statements(prefix: str) -> Iterator[list[str]]:
+    """Every statement starting with ``prefix`` that a checked-out PostgreSQL connection
+    runs meanwhile, the ORM's or not, and every executemany."""
+    seen: list[str] = []
+
+    class Seen(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(query).lstrip().upper().startswith(prefix):
+                seen.append(str(query))
+            return super().execute(query, *args, **kwargs)
+
+        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append(f"executemany: {query}")
+            return super().executemany(query, *args, **kwargs)
+
+    def recording(dbapi_conn: Any, *_: Any) -> None:
+        if isinstance(dbapi_conn, psycopg.Connection):
+            dbapi_conn.cursor_factory = Seen
+
+    def plain(dbapi_conn: Any, *_: Any) -> None:
+        if isinstance(dbapi_conn, psycopg.Connection):
+            dbapi_conn.cursor_factory = psycopg.Cursor
+
+    event.listen(db.get_engine(), "checkout", recording)
+    event.listen(db.get_engine(), "checkin", plain)
+    try:
+        yield seen
+    finally:
+        event.remove(db.get_engine(), "checkout", recording)
+        event.remove(db.get_engine(), "checkin", plain)
+
+
 def _aware(value: Any) -> Any:
     from datetime import UTC, datetime
 
@@ -108,43 +117,24 @@ def test_new_enrollments_are_inserted_together_and_their_later_changes_kept(
         session.add(Journey(journey_id="j", name="j"))
         session.flush()
         session.add(JourneyVersion(journey_id="j", version=1, spec={}, checksum="x"))
-    inserts: list[str] = []
-
-    class Seen(psycopg.Cursor[Any]):
-        """The enrollment inserts a checked-out connection runs, the ORM's or not."""
-
-        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            if str(query).lstrip().upper().startswith("INSERT INTO ENROLLMENTS"):
-                inserts.append(str(query))
-            return super().execute(query, *args, **kwargs)
-
-        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            inserts.append(f"executemany: {query}")
-            return super().executemany(query, *args, **kwargs)
-
-    def recording(dbapi_conn: Any, *_: Any) -> None:
-        if isinstance(dbapi_conn, psycopg.Connection):
-            dbapi_conn.cursor_factory = Seen
-
     ids = Ids()
-    event.listen(db.get_engine(), "checkout", recording)
-    try:
-        with clock.frozen_at(T0), session_scope() as session:
-            made = []
-            for key in ("a", "b", "c"):
-                row = rows.new(
-                    Enrollment, journey_id="j", version_id=1, customer_id="C0", key=key, state="s"
-                )
-                row.id = ids.take(session.connection(), "enrollments")
-                session.add(row)
-                made.append(row)
-            session.flush()
-            rows.put(made[1], state="t", step=1)  # changed after it was inserted
-            session.flush()
-            rows.put(made[2], status="done")
-    finally:
-        event.remove(db.get_engine(), "checkout", recording)
-        db.get_engine().dispose()  # no connection keeps the recording cursor
+    with (
+        _statements("INSERT INTO ENROLLMENTS") as inserts,
+        clock.frozen_at(T0),
+        session_scope() as session,
+    ):
+        made = []
+        for key in ("a", "b", "c"):
+            row = rows.new(
+                Enrollment, journey_id="j", version_id=1, customer_id="C0", key=key, state="s"
+            )
+            row.id = ids.take(session.connection(), "enrollments")
+            session.add(row)
+            made.append(row)
+        session.flush()
+        rows.put(made[1], state="t", step=1)  # changed after it was inserted
+        session.flush()
+        rows.put(made[2], status="done")
     with db.get_engine().connect() as conn:
         stored = conn.execute(
             text("SELECT key, state, step, status FROM enrollments ORDER BY key")

@@ -10,11 +10,10 @@ from sqlalchemy import select, update
 
 from automation import db
 from automation.broker.enqueue import CHUNK
-from automation.customers.chunk import Chunk
 from automation.events.ingest import ingest
 from automation.models import Event
 from automation.worker import process
-from tests.helpers import ev, events_by_id
+from tests.helpers import ExplodeOnBad, ev, events_by_id
 
 _events = Event.__table__  # type: ignore[attr-defined]
 
@@ -63,17 +62,7 @@ def test_an_event_that_failed_before_is_not_taken_as_a_filler(postgres_database:
 
 @pytest.fixture
 def explode_on_bad(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    class Explode:
-        """A last step that fails on the event named ``bad``."""
-
-        def __init__(self, chunk: Chunk) -> None:
-            pass
-
-        def apply(self, event: Event) -> None:
-            if event.event_id == "bad":
-                raise RuntimeError("boom")
-
-    monkeypatch.setattr(process, "STEPS", (*process.STEPS, Explode))
+    monkeypatch.setattr(process, "STEPS", (*process.STEPS, ExplodeOnBad))
     yield
 
 
