@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, select, update
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 
 from automation import clock
 from automation.db import get_engine
-from automation.db.sql import among, chunks
+from automation.db.sql import chunks, execute_arrays
 from automation.events import catalog
 from automation.events.ingest import ingest
 from automation.models import Enrollment, Journey, Timer
@@ -29,11 +30,22 @@ def fire_due_timers(now: datetime | None = None) -> int:
         for part in chunks(due, BATCH):
             ingest([catalog.timer_due(*row) for row in part], source="scheduler")
             with get_engine().begin() as conn:
-                ids = [timer_id for timer_id, _, _ in part]
-                fired = among(conn.dialect.name, _timers.c.id, ids, BigInteger)
-                conn.execute(update(_timers).where(fired).values(fired_at=at))
+                _mark_fired(conn, [timer_id for timer_id, _, _ in part], at)
             total += len(part)
     return total
+
+
+def _mark_fired(conn: Connection, ids: list[int], at: datetime) -> None:
+    if conn.dialect.name == "postgresql":
+        # The ids as one binary array: SQLAlchemy binds an array as text, element by
+        # element, which was a tenth of the job's time at 1,000 ids a batch.
+        utc = datetime.fromtimestamp(at.timestamp(), UTC)
+        execute_arrays(conn, _MARK_FIRED, {"id": ids, "at": utc})
+        return
+    conn.execute(update(_timers).where(_timers.c.id.in_(ids)).values(fired_at=at))
+
+
+_MARK_FIRED = "UPDATE timers SET fired_at = %(at)s WHERE id = ANY(%(id)b::bigint[])"
 
 
 def _due(at: datetime) -> list[tuple[int, str, datetime]]:
