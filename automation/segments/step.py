@@ -12,7 +12,7 @@ from sqlalchemy import select
 from automation import clock
 from automation.conditions import Condition, Facts
 from automation.customers.chunk import Chunk
-from automation.models import Event, Segment, SegmentMember
+from automation.models import Event, SegmentMember
 from automation.segments import moves, registry
 from automation.segments.membership import concerns
 
@@ -25,7 +25,7 @@ class SegmentStep:
 
     def __init__(self, chunk: Chunk) -> None:
         self.chunk = chunk
-        self.segments: list[tuple[Segment, Condition]] = registry.segments(chunk.session)
+        self.segments: list[tuple[str, Condition]] = registry.conditions(chunk.session)
         # Customer → the segments they are in, kept as this step changes them: a query
         # (and the autoflush before it) per event was most of this step's time.
         self.members: dict[str, set[str]] | None = None
@@ -59,8 +59,8 @@ class SegmentStep:
         if not event.customer_id:
             return
         wanted = [
-            (row, cond)
-            for row, cond in self.segments
+            (segment_id, cond)
+            for segment_id, cond in self.segments
             if concerns(cond, event.type)
             # a segment event concerns only the segments that name that segment
             and (
@@ -76,16 +76,16 @@ class SegmentStep:
         now = clock.now()
         facts = Facts(customer=customer, now=now, session=self.chunk.reader)
         current = self._current(customer.customer_id)
-        for row, cond in wanted:
+        for segment_id, cond in wanted:
             inside = cond.matches(facts)
-            if inside == (row.segment_id in current):
+            if inside == (segment_id in current):
                 continue
             # Kept here at once, since a later segment may name an earlier one (its
             # condition's query settles the chunk, so the rows are there too).
             if inside:
-                current.add(row.segment_id)
+                current.add(segment_id)
             else:
-                current.discard(row.segment_id)
-            move = moves.Move(row.segment_id, customer.customer_id, inside, now, event.id)  # type: ignore[arg-type]
+                current.discard(segment_id)
+            move = moves.Move(segment_id, customer.customer_id, inside, now, event.id)  # type: ignore[arg-type]
             self.moves.append(move)
             self.chunk.emit_later(move, "segments")

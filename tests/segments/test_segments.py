@@ -232,3 +232,29 @@ def test_a_refresh_beside_a_worker_never_fails_its_chunk(postgres_database: str)
         assert failed == []
     assert _history("prospect") == []  # the refresh, not this step, made (and records) it
     assert not [e for e in _events("segment_entered") if e.properties["segment"] == "prospect"]
+
+
+def test_a_redefined_segment_counts_from_the_next_event_in_the_same_process(
+    database: str,
+) -> None:
+    world = World(builtin=False)
+
+    def define(count: int) -> None:
+        when = f"events: {{type: email_clicked, within: 7d, count: {{gte: {count}}}}}"
+        [spec] = load_text(f"segment: clickers\nwhen:\n  {when}\n")
+        registry.publish_specs([spec])
+
+    define(1)
+    world.customer("C1")
+    world.send("email_clicked", "C1")
+    assert _members("clickers") == ["C1"]
+    # Marketing ops narrow it to three clicks from another process (the console): a
+    # worker still holds the old definition compiled, and must check the next click
+    # against the new one (two clicks: out). Publishing here clears this process's
+    # cache, so the worker's is put back.
+    held = dict(registry._compiled)
+    define(3)
+    registry._compiled.update(held)
+    world.send("email_clicked", "C1")
+    assert _members("clickers") == []
+    assert _history("clickers") == [("C1", True, "event"), ("C1", False, "event")]
