@@ -104,17 +104,20 @@ def _insert_new(session: Session) -> None:
     if any(type(o) not in INSERTED for o in session.new):
         return
     for model in INSERTED:
-        key = _shape(model).key
-        new = [o for o in session.new if type(o) is model and o.__dict__.get(key) is not None]
+        shape = _shape(model)
+        if not shape.insertable:
+            continue
+        pk = shape.key
+        new = [o for o in session.new if type(o) is model and o.__dict__.get(pk) is not None]
         if not new:
             continue
-        new.sort(key=lambda o: o.__dict__[key])
+        new.sort(key=lambda o: o.__dict__[pk])
         table = inspect(model).local_table
         found = [{c.key: o.__dict__.get(c.key) for c in table.columns} for o in new]
-        for key, default in _shape(model).insert_defaults:
+        for column, default in shape.insert_defaults:
             for row, obj in zip(found, new, strict=True):
-                if row[key] is None:  # what the ORM's insert does: the column's default
-                    row[key] = obj.__dict__[key] = default(None)
+                if row[column] is None:  # what the ORM's insert does: the column's default
+                    row[column] = obj.__dict__[column] = default(None)
         insert_arrays(session.connection(), table, found)
         for obj in new:
             session.expunge(obj)
@@ -137,8 +140,9 @@ class _Shape:
         (pk,) = inspect(model).primary_key
         self.key: str = pk.key
         # Python-side defaults for an insert, each a callable taking a context (None);
-        # a server-side default could not be honoured by an explicit NULL.
-        assert all(c.server_default is None for c in table.columns if not c.primary_key)
+        # a server-side default could not be honoured by an explicit NULL, so a table
+        # with one is left to the ORM's insert.
+        self.insertable = all(c.server_default is None for c in table.columns)
         self.insert_defaults = [
             (c.key, _default(c.default.arg))  # type: ignore[attr-defined]
             for c in table.columns

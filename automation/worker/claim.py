@@ -11,7 +11,7 @@ waiting, oldest first, up to :data:`~automation.broker.enqueue.CHUNK`; their own
 messages, when they come, find them taken. Under a backlog the workers catch up in
 full chunks; with no backlog there is nothing to fill with and chunks stay short.
 
-Why it cannot deadlock or hold anything back:
+Why filling adds no deadlock and holds nothing back:
 - the message's own ids are claimed first and waited for (a row locked by ingest's
   stitching is claimed once ingest commits, not left to the relay); the fillers come
   after, with ``SKIP LOCKED``, so a claim never waits while holding fillers;
@@ -27,6 +27,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Update
 
 from automation.db.sql import ids_in
 from automation.models import Event
@@ -43,10 +44,11 @@ class Claimed:
 
     @property
     def ids(self) -> list[int]:
+        """Every id the chunk holds, its own first."""
         return self.own + self.fillers
 
 
-def _claim(dialect: str) -> update:
+def _claim(dialect: str) -> Update:
     return (
         update(_events)
         .where(
