@@ -69,7 +69,7 @@ def column_arrays(
     return params
 
 
-def execute_arrays(conn: Connection, statement: str, params: dict[str, list[Any]]) -> None:
+def execute_arrays(conn: Connection, statement: str, params: dict[str, Any]) -> None:
     """Run a statement with :func:`unnest`'s binary array parameters on the connection's
     psycopg connection, in its transaction (PostgreSQL).
 
@@ -81,11 +81,15 @@ def execute_arrays(conn: Connection, statement: str, params: dict[str, list[Any]
         cur.execute(statement, params)
 
 
-def insert_arrays(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) as one ``INSERT … SELECT FROM
-    unnest(arrays)`` (PostgreSQL): a statement and one binary parameter per column,
-    however many rows. An executemany bound every value of every row through
-    SQLAlchemy's statement machinery, and PostgreSQL ran one insert per row."""
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys). On PostgreSQL one ``INSERT … SELECT
+    FROM unnest(arrays)``: a statement and one binary parameter per column, however many
+    rows (an executemany bound every value of every row through SQLAlchemy's statement
+    machinery, and PostgreSQL ran one insert per row). Elsewhere an executemany: in
+    process, a statement costs no round trip."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
     columns = [c for c in table.columns if c.key in rows[0]]
     key = (table.name, tuple(c.key for c in columns))
     query = _ARRAY_INSERTS.get(key)

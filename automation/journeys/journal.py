@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from automation.db.sql import insert_arrays
+from automation.db.sql import insert_rows
 from automation.models import Message, Timer, Transition
 
 _TABLES = {
@@ -52,7 +52,4 @@ def _write(session: Session) -> None:
     conn = session.connection()
     for name, table in _TABLES.items():
         if rows.get(name):
-            if conn.dialect.name == "postgresql":
-                insert_arrays(conn, table, rows[name])
-            else:
-                conn.execute(table.insert(), rows[name])
+            insert_rows(conn, table, rows[name])

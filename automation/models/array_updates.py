@@ -32,7 +32,7 @@ from sqlalchemy import Column, event, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached
 
-from automation.db.sql import column_arrays, execute_arrays, insert_arrays, unnest
+from automation.db.sql import column_arrays, execute_arrays, insert_rows, unnest
 from automation.models.customers import Customer, Identity
 from automation.models.journeys import Enrollment
 
@@ -118,7 +118,7 @@ def _insert_new(session: Session) -> None:
             for row, obj in zip(found, new, strict=True):
                 if row[column] is None:  # what the ORM's insert does: the column's default
                     row[column] = obj.__dict__[column] = default(None)
-        insert_arrays(session.connection(), table, found)
+        insert_rows(session.connection(), table, found)
         for obj in new:
             session.expunge(obj)
             make_transient_to_detached(obj)

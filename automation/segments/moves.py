@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from automation.db.sql import column_arrays, insert_arrays
+from automation.db.sql import column_arrays, insert_rows
 from automation.events.catalog import segment_changed
 from automation.events.schema import EventIn
 from automation.models import SegmentChange, SegmentMember
@@ -84,10 +84,8 @@ def write(conn: Connection, moves: list[Move]) -> None:
         for m in moves
         if m.took
     ]
-    if history and conn.dialect.name == "postgresql":
-        insert_arrays(conn, _changes, history)
-    elif history:
-        conn.execute(insert(_changes), history)
+    if history:
+        insert_rows(conn, _changes, history)
 
 
 def _rounds(moves: list[Move]) -> list[list[Move]]:
