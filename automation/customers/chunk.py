@@ -19,15 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from automation import clock
 from automation.db.ids import Ids
 from automation.events.schema import EventIn
 from automation.events.store import insert_event_rows
-from automation.models import Customer, Event, Identity
+from automation.models import Customer, DefinitionsStamp, Event, Identity
 
 
 @dataclass(eq=False)
@@ -58,6 +59,14 @@ class Chunk:
     def dialect(self) -> str:
         """The database's dialect name (``sqlite``, ``postgresql``)."""
         return self.session.get_bind().dialect.name
+
+    @cached_property
+    def definitions(self) -> tuple[str, int] | None:
+        """What is published, as a key: the database and its definitions stamp, read
+        once per chunk (``models/definitions.py``). The steps keep per key what they
+        read of journeys and segments; None (no stamp row) keeps nothing."""
+        stamp = self.session.exec(select(DefinitionsStamp.stamp)).first()
+        return None if stamp is None else (str(self.session.get_bind().url), stamp)
 
     def customer(self, customer_id: str) -> Customer | None:
         """The customer as the chunk locked it (a dictionary look-up: ``session.get`` was

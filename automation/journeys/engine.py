@@ -24,21 +24,20 @@ from automation.models import (
     Enrollment,
     EnrollmentStatus,
     Event,
-    Journey,
     JourneyStatus,
     Timer,
 )
 
 
 class JourneyStep:
-    """Built once per chunk: the journeys table, and the chunk's active enrollments
-    locked in id order; applied per event."""
+    """Built once per chunk: the chunk's active enrollments locked in id order, and
+    the journeys as published (read again only when the definitions stamp moved);
+    applied per event."""
 
     def __init__(self, chunk: Chunk) -> None:
         session = chunk.session
-        journeys = {j.journey_id: j for j in session.exec(select(Journey))}
         customers = sorted({e.customer_id for e in chunk.events if e.customer_id})
-        self.run = run = JourneyRun(chunk, journeys, {c: [] for c in customers})
+        active: dict[str, list[Enrollment]] = {c: [] for c in customers}
         if customers:
             query = (
                 select(Enrollment)
@@ -50,13 +49,13 @@ class JourneyStep:
                 .with_for_update()
             )
             for enrollment in session.exec(query):
-                run.active[enrollment.customer_id].append(enrollment)
-        registry.remember_versions(
-            session,
-            {e.version_id for found in run.active.values() for e in found}
-            | {j.latest_version_id for j in journeys.values() if j.latest_version_id},
-        )
-        self.entries = self._entries()
+                active[enrollment.customer_id].append(enrollment)
+        versions = {e.version_id for found in active.values() for e in found}
+        current = registry.current(session, chunk.definitions, versions)
+        self.run = JourneyRun(chunk, current.journeys, active)
+        if current.entries is None:
+            current.entries = self._entries()
+        self.entries = current.entries
 
     def apply(self, event: Event) -> None:
         """Move and enter the event's customer."""

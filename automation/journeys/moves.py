@@ -28,7 +28,6 @@ from automation.models import (
     Enrollment,
     EnrollmentStatus,
     Event,
-    Journey,
     JourneyStatus,
     Policy,
 )
@@ -46,7 +45,7 @@ class JourneyRun:
     its customers (locked in id order, plus those entered since)."""
 
     chunk: Chunk
-    journeys: dict[str, Journey]
+    journeys: dict[str, registry.JourneyRow]
     active: dict[str, list[Enrollment]] = field(default_factory=dict)
     # Customer → (journey, key) → (entered, exited) of enrollments finished before the
     # chunk, for the re-entry rules: loaded in one statement at the first entry check
@@ -312,7 +311,7 @@ def handoff(
     target = action.args["journey"]
     finish(run, enrollment, EnrollmentStatus.EXITED, event)
     enrollment.context = {**enrollment.context, "handed_to": target}
-    journey = run.session.get(Journey, target)
+    journey = run.journeys.get(target)
     if journey is None or journey.status != JourneyStatus.ACTIVE or not journey.latest_version_id:
         return
     compiled = registry.compiled(run.session, journey.latest_version_id)

@@ -17,6 +17,7 @@ from automation.models.customers import (
     promote,
     stage_for_policy_count,
 )
+from automation.models.definitions import DefinitionsStamp
 from automation.models.events import Event
 from automation.models.journeys import (
     CallTask,
@@ -48,6 +49,7 @@ __all__ = [
     "ChannelPause",
     "ConsentChange",
     "Customer",
+    "DefinitionsStamp",
     "Enrollment",
     "EnrollmentStatus",
     "Event",

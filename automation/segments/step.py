@@ -25,7 +25,9 @@ class SegmentStep:
 
     def __init__(self, chunk: Chunk) -> None:
         self.chunk = chunk
-        self.segments: list[tuple[str, Condition]] = registry.conditions(chunk.session)
+        self.segments: list[tuple[str, Condition]] = registry.conditions(
+            chunk.session, chunk.definitions
+        )
         # Customer → the segments they are in, kept as this step changes them: a query
         # (and the autoflush before it) per event was most of this step's time.
         self.members: dict[str, set[str]] | None = None

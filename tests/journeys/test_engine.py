@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from automation import clock
@@ -162,6 +163,20 @@ def test_a_paused_journey_takes_no_one_and_holds_its_timers(world: World) -> Non
     set_status("maturity-retention", JourneyStatus.ACTIVE)
     world.tick()
     assert world.messages(cid)[-1] == ("sms", "retention_reminder")
+
+
+def test_a_journey_paused_from_another_process_takes_no_one_at_the_next_event(
+    world: World,
+) -> None:
+    cid = retention_customer(world)  # this process has read the journeys and kept them
+    with session_scope() as s:  # the console's process, or someone in psql
+        s.connection().execute(
+            text("UPDATE journeys SET status = 'paused' WHERE journey_id = 'maturity-retention'")
+        )
+    other = world.customer(customer_in("offer", start=int(cid[1:]) + 1))
+    world.policy("P2", other, MATURITY)
+    world.send("policy_maturity_approaching", other, policy_id="P2")
+    assert world.enrollments("maturity-retention", other) == []
 
 
 def test_conversion_ladder_member_to_repeat(world: World) -> None:
