@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
@@ -316,19 +316,19 @@ def offered(conn: Connection, ids: list[int], now: datetime) -> None:
     )
 
 
-def on_their_way(conn: Connection) -> int:
-    """Messages offered to a worker and not settled yet: being sent, queued and offered
+def on_their_way() -> Select[tuple[int]]:
+    """The count of messages offered to a worker and not settled yet, as a query (to be
+    read with other counts in one snapshot): being sent, queued and offered
     (processing stamps ``updated_at`` on the messages it publishes; bulk entry leaves
     it empty for the relay), or deferred and offered after their time came."""
     m = _messages
-    query = select(func.count()).where(
+    return select(func.count()).where(
         or_(
             m.c.status == S.SENDING.value,
             (m.c.status == S.QUEUED.value) & m.c.updated_at.is_not(None),
             (m.c.status == S.DEFERRED.value) & (m.c.deliver_after <= m.c.updated_at),
         )
     )
-    return int(conn.execute(query).scalar_one())
 
 
 def resolve_stuck(now: datetime) -> int:

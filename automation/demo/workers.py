@@ -7,10 +7,13 @@ the messages. They run on real time and follow the replay's clock through the
 messages they take (``replay_clock.py``).
 
 Calling the pool waits until the engine is idle: no event left unprocessed and no
-message on its way (``ledger.on_their_way``), seen twice in a row, since a delivery
-records its ``email_sent`` event a moment after the message is marked sent. The
-database is the judge, not the broker: RabbitMQ counts only the messages no worker
-has taken yet.
+message on its way (``ledger.on_their_way``), both counted in one statement. One look
+is enough because every hand-over is one commit: a chunk marks its events processed
+in the transaction that stores its messages (stamped offered) and the events it
+emits, and a delivery marks a message sent where it stores its ``email_sent``; one
+statement sees one snapshot, so it cannot see the event before that commit and the
+message after it. The database is the judge, not the broker: RabbitMQ counts only the
+messages no worker has taken yet.
 
 Workers take events and deliveries in whatever order their threads run, so the same
 seed gives close but not identical numbers here; the embedded default (``pump.py``)
@@ -99,8 +102,8 @@ class WorkerPool:
             return  # nothing published since the engine was idle: it still is
         began = time.monotonic()
         deadline = began + IDLE_TIMEOUT
-        idle_looks, last, changed_at = 0, -1, began
-        while idle_looks < 2:
+        last, changed_at = -1, began
+        while True:
             if self.process.poll() is not None:
                 raise DemoError(
                     f"the worker processes stopped (exit {self.process.returncode}); "
@@ -108,17 +111,15 @@ class WorkerPool:
                 )
             busy = self._busy()
             now = time.monotonic()
-            if busy:
-                idle_looks = 0
-                if busy != last:
-                    last, changed_at = busy, now
-                elif now - changed_at > STALL_SECONDS:
-                    self._offer_again()
-                    changed_at = now
-                if now > deadline:
-                    raise DemoError(f"the workers were still busy after {IDLE_TIMEOUT:.0f} s")
-            else:
-                idle_looks += 1
+            if not busy:
+                break
+            if busy != last:
+                last, changed_at = busy, now
+            elif now - changed_at > STALL_SECONDS:
+                self._offer_again()
+                changed_at = now
+            if now > deadline:
+                raise DemoError(f"the workers were still busy after {IDLE_TIMEOUT:.0f} s")
             time.sleep(POLL)
         # Workers publish only while working a message, so the count is final here.
         self._idle_at = self._published.count
@@ -140,12 +141,14 @@ class WorkerPool:
         relay_messages(grace_seconds=0)
 
     def _busy(self) -> int:
+        """Events waiting and messages on their way, in one statement: one snapshot."""
         waiting = select(func.count()).where(
             Event.processed_at.is_(None),  # type: ignore[union-attr]
             Event.last_error.is_(None),  # type: ignore[union-attr]
         )
+        query = select(waiting.scalar_subquery() + on_their_way().scalar_subquery())
         with get_engine().connect() as conn:
-            return int(conn.execute(waiting).scalar_one()) + on_their_way(conn)
+            return int(conn.execute(query).scalar_one())
 
     def close(self) -> None:
         """Stop the workers (SIGTERM: dramatiq finishes the messages in hand)."""
