@@ -44,14 +44,14 @@ def fire_due_timers(now: datetime | None = None) -> int:
 def _fire(part: list[tuple[int, str, datetime]], at: datetime) -> None:
     """One transaction: the ``timer_due`` events stored (``store.insert_events``, as
     delivery stores ``email_sent``) and the timers marked fired, then the events
-    enqueued. Through ``ingest`` it took two: ingest's, then the mark's (bench/
-    scheduler.py: 1.39-1.49x its bare baseline, which does both in one). The events name
-    a customer and no visitor, so ingest's identity work had nothing to do."""
+    enqueued. Through ``ingest`` it took two, ingest's and then the mark's, and a crash
+    between them left an event stored with its timer unfired. The events name a
+    customer and no visitor, so ingest's identity work had nothing to do."""
     events = [catalog.timer_due(*row) for row in part]
     with get_engine().begin() as conn:
         stored = insert_events(conn, events, clock.plain_utc(clock.now()), "scheduler")
         _mark_fired(conn, [timer_id for timer_id, _, _ in part], at)
-    # As ingest counts them: a timer fired before (a crash after its event) is a duplicate.
+    # As ingest counts them: an event stored already (by that crash) is a duplicate.
     EVENTS_INGESTED.labels("scheduler", "accepted").inc(len(stored))
     if duplicates := len(events) - len(stored):
         EVENTS_INGESTED.labels("scheduler", "duplicate").inc(duplicates)
@@ -75,7 +75,8 @@ def _due(at: datetime, after: tuple[datetime, int] | None) -> list[tuple[int, st
     """The next due timers (id, customer, due), oldest first, after the (due, id) of the
     last ones. From there, not from the start: the pending index keeps the timers just
     fired as dead entries until a vacuum, and every look from the start walked them
-    all again."""
+    all again, which grows with the square of a backlog (a million due after an
+    outage: a hundred looks)."""
     with get_engine().connect() as conn:
         if conn.dialect.name == "postgresql":
             # psycopg's rows as they come: SQLAlchemy's rows and its time type's
