@@ -19,16 +19,15 @@ from datetime import datetime
 from queue import SimpleQueue
 
 from automation import clock
-from automation.broker.enqueue import enqueue_events
 from automation.channels.errors import DeliveryError, TransientDeliveryError
 from automation.db import get_engine, session_scope
 from automation.delivery import ledger, pause
 from automation.delivery.failures import failed, hold
 from automation.delivery.prepare import Work, prepare
 from automation.events.catalog import email_sent
+from automation.events.ingest import announce
 from automation.events.schema import EventIn
 from automation.events.store import insert_events
-from automation.metrics import EVENTS_INGESTED
 from automation.models import Message, MessageStatus
 
 log = logging.getLogger(__name__)
@@ -88,12 +87,7 @@ def _settle_sent(batch: _Batch) -> None:
         if batch.events:
             stored = insert_events(conn, batch.events, clock.plain_utc(now), "delivery")
     if batch.events:
-        # As ingest counts them: a repeated event id is a duplicate, stored once.
-        EVENTS_INGESTED.labels("delivery", "accepted").inc(len(stored))
-        if duplicates := len(batch.events) - len(stored):
-            EVENTS_INGESTED.labels("delivery", "duplicate").inc(duplicates)
-    if stored:
-        enqueue_events(list(stored.values()))
+        announce("delivery", len(batch.events), list(stored.values()))
 
 
 class _Batch:

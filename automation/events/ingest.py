@@ -108,6 +108,18 @@ def ingest(raw_events: list[Any], *, source: str = "api", publish: bool = True) 
     return outcome
 
 
+def announce(source: str, offered: int, stored: list[int]) -> None:
+    """After the commit of a transaction that stored system events itself
+    (``store.insert_events``: delivery's ``email_sent``, the timers job's ``timer_due``):
+    count them as :func:`ingest` does (an id stored before is a duplicate) and hand
+    the stored ones to the broker."""
+    metrics.EVENTS_INGESTED.labels(source, ACCEPTED).inc(len(stored))
+    if duplicates := offered - len(stored):
+        metrics.EVENTS_INGESTED.labels(source, DUPLICATE).inc(duplicates)
+    if stored:
+        enqueue_events(stored)
+
+
 def _store(
     valid: list[tuple[int, EventIn]],
     given: list[str | None],

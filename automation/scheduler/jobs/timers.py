@@ -9,12 +9,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
-from automation.broker.enqueue import enqueue_events
 from automation.db import get_engine
 from automation.db.sql import chunks, execute_arrays
 from automation.events import catalog
+from automation.events.ingest import announce
 from automation.events.store import insert_events
-from automation.metrics import EVENTS_INGESTED
 from automation.models import Enrollment, Journey, Timer
 
 if TYPE_CHECKING:
@@ -51,12 +50,7 @@ def _fire(part: list[tuple[int, str, datetime]], at: datetime) -> None:
     with get_engine().begin() as conn:
         stored = insert_events(conn, events, clock.plain_utc(clock.now()), "scheduler")
         _mark_fired(conn, [timer_id for timer_id, _, _ in part], at)
-    # As ingest counts them: an event stored already (by that crash) is a duplicate.
-    EVENTS_INGESTED.labels("scheduler", "accepted").inc(len(stored))
-    if duplicates := len(events) - len(stored):
-        EVENTS_INGESTED.labels("scheduler", "duplicate").inc(duplicates)
-    if stored:
-        enqueue_events(list(stored.values()))
+    announce("scheduler", len(events), list(stored.values()))  # one stored already: a duplicate
 
 
 def _mark_fired(conn: Connection, ids: list[int], at: datetime) -> None:
