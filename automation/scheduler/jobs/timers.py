@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
@@ -71,37 +71,33 @@ def _due(at: datetime, after: tuple[datetime, int] | None) -> list[tuple[int, st
     fired as dead entries until a vacuum, and every look from the start walked them
     all again, which grows with the square of a backlog (a million due after an
     outage: a hundred looks)."""
+    low, last = after or (_EARLIEST, 0)
+    params = {"at": at, "low": low, "last": last, "n": LOOK}
     with get_engine().connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # psycopg's rows as they come: SQLAlchemy's rows and its time type's
-            # processing were most of this look's time (10,000 rows at a time).
-            raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
-            with raw.cursor(binary=True) as cur:
-                low, last = after or (_EARLIEST, 0)
-                cur.execute(_DUE, {"at": at, "low": low, "last": last, "n": LOOK})
-                return cur.fetchall()
-        t = _timers.c
-        later = []
-        if after is not None:
-            later = [t.due_at >= after[0], or_(t.due_at > after[0], t.id > after[1])]
-        query = (
-            select(t.id, _enrollments.c.customer_id, t.due_at)
-            .join(_enrollments, _enrollments.c.id == t.enrollment_id)
-            .join(_journeys, _journeys.c.journey_id == _enrollments.c.journey_id)
-            .where(t.fired_at.is_(None), t.due_at <= at, _journeys.c.status == "active", *later)
-            .order_by(t.due_at, t.id)
-            .limit(LOOK)
-        )
-        return [(row[0], row[1], row[2]) for row in conn.execute(query)]
+        if conn.dialect.name != "postgresql":
+            return [(row[0], row[1], row[2]) for row in conn.execute(_DUE, params)]
+        # psycopg's rows as they come: SQLAlchemy's rows and its time type's processing
+        # were most of this look's time (10,000 rows at a time).
+        raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+        with raw.cursor(binary=True) as cur:
+            compiled = _DUE.compile(dialect=conn.dialect)
+            cur.execute(str(compiled), compiled.params | params)
+            return cur.fetchall()
 
 
 _EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
-_DUE = """
-SELECT t.id, e.customer_id, t.due_at FROM timers t
-JOIN enrollments e ON e.id = t.enrollment_id
-JOIN journeys j ON j.journey_id = e.journey_id
-WHERE t.fired_at IS NULL AND t.due_at <= %(at)s AND j.status = 'active'
-  AND t.due_at >= %(low)s AND (t.due_at > %(low)s OR t.id > %(last)s)
-ORDER BY t.due_at, t.id
-LIMIT %(n)s
-"""
+_t = _timers.c
+_DUE = (
+    select(_t.id, _enrollments.c.customer_id, _t.due_at)
+    .join(_enrollments, _enrollments.c.id == _t.enrollment_id)
+    .join(_journeys, _journeys.c.journey_id == _enrollments.c.journey_id)
+    .where(
+        _t.fired_at.is_(None),
+        _t.due_at <= bindparam("at"),
+        _journeys.c.status == "active",
+        _t.due_at >= bindparam("low"),
+        or_(_t.due_at > bindparam("low"), _t.id > bindparam("last")),
+    )
+    .order_by(_t.due_at, _t.id)
+    .limit(bindparam("n"))
+)
