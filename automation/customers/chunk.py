@@ -29,6 +29,7 @@ from automation.db.ids import Ids
 from automation.events.schema import EventIn
 from automation.events.store import insert_event_rows
 from automation.models import Customer, DefinitionsStamp, Event, Identity
+from automation.models.definitions import Stamp
 
 
 @dataclass(eq=False)
@@ -61,7 +62,7 @@ class Chunk:
         return self.session.get_bind().dialect.name
 
     @cached_property
-    def definitions(self) -> tuple[str, int] | None:
+    def definitions(self) -> Stamp | None:
         """What is published, as a key: the database and its definitions stamp, read
         once per chunk (``models/definitions.py``). The steps keep per key what they
         read of journeys and segments; None (no stamp row) keeps nothing."""

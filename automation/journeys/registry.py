@@ -20,6 +20,7 @@ from automation.journeys.compiler import Compiled, compile_version
 from automation.journeys.definition import JourneySpec
 from automation.journeys.spec import SpecError, from_stored, load_file, load_text
 from automation.models import Enrollment, Journey, JourneyStatus, JourneyVersion
+from automation.models.definitions import PerStamp, Stamp
 
 LIBRARY = Path(__file__).resolve().parent / "library"
 _compiled: dict[tuple[str, int, str], Compiled] = {}
@@ -119,25 +120,21 @@ class Current:
     entries: dict[str, list[Compiled]] | None = None
 
 
-_current: dict[tuple[str, int], Current] = {}
+_current: PerStamp[Current] = PerStamp()
 
 
-def current(session: Session, stamp: tuple[str, int] | None, version_ids: set[int]) -> Current:
+def current(session: Session, stamp: Stamp | None, version_ids: set[int]) -> Current:
     """The journeys as published under ``stamp`` (None: read now, keep nothing), with
     the cache keys of their newest versions and of ``version_ids``, which
     :func:`compiled` then finds without a query. A chunk read the journeys and the
     versions' checksums each time: a quarter of a one-event chunk's CPU."""
-    found = _current.get(stamp) if stamp is not None else None
+    found = _current.get(stamp)
     if found is None:
         rows = session.exec(
             select(Journey.journey_id, Journey.status, Journey.latest_version_id)
         ).all()
-        found = Current({j: JourneyRow(j, status, v) for j, status, v in rows}, {})
-        if stamp is not None:
-            with _lock:
-                if len(_current) >= 8:  # stamps replaced long ago (or other databases)
-                    _current.clear()
-                _current[stamp] = found
+        journeys = {j: JourneyRow(j, status, v) for j, status, v in rows}
+        found = _current.keep(stamp, Current(journeys, {}))
     wanted = version_ids | {j.latest_version_id for j in found.journeys.values()}
     if missing := {v for v in wanted if v is not None} - found.keys.keys():
         url = str(session.get_bind().url)

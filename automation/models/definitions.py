@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Generic, TypeVar
+
 from sqlalchemy import BigInteger, Column, Integer
 from sqlmodel import Field, SQLModel
+
+T = TypeVar("T")
+Stamp = tuple[str, int]  # the database's URL and its stamp (``Chunk.definitions``)
 
 
 class DefinitionsStamp(SQLModel, table=True):
@@ -22,3 +28,27 @@ class DefinitionsStamp(SQLModel, table=True):
 
     id: int = Field(default=1, sa_column=Column(Integer, primary_key=True, autoincrement=False))
     stamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PerStamp(Generic[T]):
+    """What a process keeps of the definitions it read under a stamp: the values of the
+    last few stamps (or databases); ``None`` as a stamp keeps nothing."""
+
+    LIMIT = 8
+
+    def __init__(self) -> None:
+        self._kept: dict[Stamp, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, stamp: Stamp | None) -> T | None:
+        """The value kept under ``stamp``, if any."""
+        return None if stamp is None else self._kept.get(stamp)
+
+    def keep(self, stamp: Stamp | None, value: T) -> T:
+        """Keep ``value`` under ``stamp`` (older stamps go when there are too many)."""
+        if stamp is not None:
+            with self._lock:
+                if len(self._kept) >= self.LIMIT:
+                    self._kept.clear()
+                self._kept[stamp] = value
+        return value

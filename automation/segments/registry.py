@@ -12,6 +12,7 @@ from automation.conditions import Condition, compile_condition
 from automation.db import session_scope
 from automation.errors import NotFound
 from automation.models import Segment
+from automation.models.definitions import PerStamp, Stamp
 from automation.segments.spec import SegmentSpec, builtin_files, load_file
 
 
@@ -57,16 +58,14 @@ def segments(session: Session) -> list[tuple[Segment, Condition]]:
     return [(row, compiled(row)) for row in rows]
 
 
-def conditions(
-    session: Session, stamp: tuple[str, int] | None = None
-) -> list[tuple[str, Condition]]:
+def conditions(session: Session, stamp: Stamp | None = None) -> list[tuple[str, Condition]]:
     """Every published segment's id and compiled condition, in id order: what the
     pipeline's segments step needs in every chunk. Kept per definitions stamp
     (``models/definitions.py``; None: read now, keep nothing). Else only ids and
     checksums are read, and a definition is loaded when its checksum is new to this
     process (hydrating every segment with its definition was a tenth of a one-event
     chunk's fixed cost)."""
-    if stamp is not None and (kept := _kept.get(stamp)) is not None:
+    if (kept := _kept.get(stamp)) is not None:
         return kept
     query = select(col(Segment.segment_id), col(Segment.checksum)).order_by(col(Segment.segment_id))
     found: list[tuple[str, Condition]] = []
@@ -75,14 +74,10 @@ def conditions(
         if cond is None:
             cond = compiled(get(session, segment_id))
         found.append((segment_id, cond))
-    if stamp is not None:
-        if len(_kept) >= 8:  # stamps replaced long ago (or other databases)
-            _kept.clear()
-        _kept[stamp] = found
-    return found
+    return _kept.keep(stamp, found)
 
 
-_kept: dict[tuple[str, int], list[tuple[str, Condition]]] = {}
+_kept: PerStamp[list[tuple[str, Condition]]] = PerStamp()
 
 
 def get(session: Session, segment_id: str) -> Segment:
