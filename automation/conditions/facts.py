@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+
+
+class Counts(Protocol):
+    """History counts a caller read ahead, for many customers in one round trip."""
+
+    def get(self, node: Any, customer_id: str, now: datetime) -> int | None:
+        """The count of ``node`` (a history node) for the customer at ``now``, or None
+        (not read ahead: the node asks the database)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +29,8 @@ class Facts:
         policy_id: the policy for ``policy.*`` (else the event's ``policy_id``).
         policies: the customer's policies, loaded already: ``policies:`` conditions
             count these in Python instead of asking the database (None: they ask).
+        counts: history counts read ahead (``events:`` conditions take theirs from it
+            before asking the database).
     """
 
     customer: Any
@@ -28,6 +39,7 @@ class Facts:
     session: Any = None
     policy_id: str | None = None
     policies: Sequence[Any] | None = None
+    counts: Counts | None = None
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:

@@ -139,13 +139,15 @@ class _History:
         raise NotImplementedError
 
     def matches(self, facts: Facts) -> bool:
-        found = 0
-        if facts.session is not None and facts.customer is not None:
-            owner = self.table.c.customer_id == facts.customer.customer_id
-            query = (
-                select(func.count()).select_from(self.table).where(owner, *self.filters(facts.now))
-            )
-            found = int(facts.session.scalar(query))
+        customer, found = facts.customer, None
+        if customer is not None and facts.counts is not None:
+            found = facts.counts.get(self, customer.customer_id, facts.now)
+        if found is None:
+            found = 0
+            if facts.session is not None and customer is not None:
+                owner = self.table.c.customer_id == customer.customer_id
+                query = select(func.count()).select_from(self.table)
+                found = int(facts.session.scalar(query.where(owner, *self.filters(facts.now))))
         return _run_py(self.count, found, facts.now, business_tz())
 
     def to_sql(self, now: datetime) -> Clause:
@@ -244,6 +246,20 @@ class Condition:
     def matches(self, facts: Facts) -> bool:
         """True when the customer (and event) in ``facts`` pass."""
         return self._root.matches(facts)
+
+    def event_counts(self) -> list[EventCount]:
+        """The ``events:`` counts it makes, for a caller that reads them ahead for many
+        customers at once (``Facts.counts``)."""
+        found, todo = [], [self._root]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, EventCount):
+                found.append(node)
+            elif isinstance(node, (And, Or)):
+                todo.extend(node.parts)
+            elif isinstance(node, Not):
+                todo.append(node.part)
+        return found
 
     def to_sql(self, now: datetime) -> ColumnElement[bool]:
         """A WHERE clause over ``customers`` as of ``now`` (aware).

@@ -49,6 +49,9 @@ class Chunk:
     # Events the steps stored, and messages the journeys decided: enqueued after commit.
     emitted: list[int] = field(default_factory=list)
     messages: list[int] = field(default_factory=list)
+    # (customer, type) of every event the chunk stored itself: counts read ahead of
+    # them are stale (``segments/readahead.py``).
+    stored: set[tuple[str | None, str]] = field(default_factory=set)
     ids: Ids = field(default_factory=Ids)
     # Emitted and not yet written, in order: an event, its source and when it was
     # emitted; or a deferred one a settler decides (None: not emitted after all).
@@ -122,6 +125,7 @@ class Chunk:
             found = event if isinstance(event, EventIn) else event.event()
             if found is not None:
                 rows.append((found, source, at))
+                self.stored.add((found.customer_id, found.type))
         self.outbox = []
         if rows:
             self.emitted.extend(insert_event_rows(self.session.connection(), rows))

@@ -7,21 +7,20 @@ the chunk settles (``moves.py``; a condition naming a segment settles it first).
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from automation import clock
 from automation.conditions import Condition, Facts
 from automation.customers.chunk import Chunk
-from automation.models import Event, SegmentMember
+from automation.models import Event
 from automation.segments import moves, registry
 from automation.segments.membership import concerns
-
-_members = SegmentMember.__table__  # type: ignore[attr-defined]
+from automation.segments.readahead import ReadAhead
 
 
 class SegmentStep:
-    """Built once per chunk: the segments (a handful of rows), and the memberships of
-    the chunk's customers, loaded at the first event that needs them."""
+    """Built once per chunk: the segments (a handful of rows), and the memberships and
+    history counts of the chunk's customers, read at the first event that needs them.
+    Every event of the chunk is checked as of the chunk's start (``now``), the moment
+    those counts were read for."""
 
     def __init__(self, chunk: Chunk) -> None:
         self.chunk = chunk
@@ -31,6 +30,15 @@ class SegmentStep:
         # Customer → the segments they are in, kept as this step changes them: a query
         # (and the autoflush before it) per event was most of this step's time.
         self.members: dict[str, set[str]] | None = None
+        self.now = clock.now()
+        types = {event.type for event in chunk.events}
+        counts = [
+            node
+            for _, cond in self.segments
+            if any(concerns(cond, kind) for kind in types)
+            for node in cond.event_counts()
+        ]
+        self.ahead = ReadAhead(chunk, counts, self.now)
         self.moves: list[moves.Move] = []  # decided, written when the chunk settles
         chunk.settlers.append(self._write)
 
@@ -42,19 +50,10 @@ class SegmentStep:
     def _current(self, customer_id: str) -> set[str]:
         if self.members is None:
             customers = sorted({e.customer_id for e in self.chunk.events if e.customer_id})
-            self.members = self._load(customers)
+            self.members = self.ahead.memberships(customers)
         if customer_id not in self.members:
-            self.members |= self._load([customer_id])
+            self.members |= self.ahead.memberships([customer_id])
         return self.members[customer_id]
-
-    def _load(self, customer_ids: list[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {c: set() for c in customer_ids}
-        query = select(_members.c.customer_id, _members.c.segment_id).where(
-            _members.c.customer_id.in_(customer_ids)
-        )
-        for customer_id, segment_id in self.chunk.session.connection().execute(query):
-            found[customer_id].add(segment_id)
-        return found
 
     def apply(self, event: Event) -> None:
         """Re-check the event's customer against the segments it can change."""
@@ -75,8 +74,8 @@ class SegmentStep:
         customer = self.chunk.customer(event.customer_id)
         if customer is None:
             return
-        now = clock.now()
-        facts = Facts(customer=customer, now=now, session=self.chunk.reader)
+        now = self.now
+        facts = Facts(customer=customer, now=now, session=self.chunk.reader, counts=self.ahead)
         current = self._current(customer.customer_id)
         for segment_id, cond in wanted:
             inside = cond.matches(facts)
