@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, bindparam, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Update
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
+from sqlmodel import Session
 
 from automation.db.sql import ids_in
 from automation.models import Event
@@ -37,19 +38,25 @@ _events = Event.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """The ids this transaction took: the message's own, and the fillers."""
+    """The events this transaction took: the message's own, and the fillers."""
 
-    own: list[int]
-    fillers: list[int]
+    own: list[Event]
+    fillers: list[Event]
 
     @property
-    def ids(self) -> list[int]:
-        """Every id the chunk holds, its own first."""
-        return self.own + self.fillers
+    def events(self) -> list[Event]:
+        """Every event the chunk holds, in the order they happened."""
+        return sorted(self.own + self.fillers, key=lambda e: (e.occurred_at, e.id))
 
 
-def _claim(dialect: str) -> Update:
-    return (
+def _rows(claiming: Update) -> ExecutableReturnsRows:
+    """The claimed events as ORM rows, from the claim's own ``RETURNING``: no second
+    round trip to load them."""
+    return select(Event).from_statement(claiming.returning(*_events.c))
+
+
+def _claim(dialect: str) -> ExecutableReturnsRows:
+    return _rows(
         update(_events)
         .where(
             ids_in(dialect, _events.c.id, "pks", BigInteger),
@@ -57,7 +64,6 @@ def _claim(dialect: str) -> Update:
             _events.c.attempts < bindparam("max_attempts"),
         )
         .values(processed_at=bindparam("now"), attempts=_events.c.attempts + 1)
-        .returning(_events.c.id)
     )
 
 
@@ -75,24 +81,23 @@ _WAITING = (
     .limit(bindparam("room"))
     .with_for_update(skip_locked=True)
 )
-_FILL = (
+_FILL = _rows(
     update(_events)
     .where(_events.c.id.in_(_WAITING.scalar_subquery()))
     .values(processed_at=bindparam("now"), attempts=_events.c.attempts + 1)
-    .returning(_events.c.id)
 )
 
 
 def claim(
-    conn: Connection, event_pks: list[int], *, now: datetime, max_attempts: int, fill_to: int
+    session: Session, event_pks: list[int], *, now: datetime, max_attempts: int, fill_to: int
 ) -> Claimed:
     """Take ``event_pks`` not yet processed; on PostgreSQL, then other waiting events
     until the chunk holds ``fill_to`` (0: no filling)."""
-    dialect = conn.dialect.name
+    dialect = session.get_bind().dialect.name
     params = {"pks": list(event_pks), "now": now, "max_attempts": max_attempts}
-    own = list(conn.execute(_CLAIM[dialect], params).scalars())
+    own = list(session.exec(_CLAIM[dialect], params=params).scalars())  # type: ignore[call-overload]
     room = fill_to - len(own)
     if dialect != "postgresql" or room <= 0:
         return Claimed(own, [])
     fill = {"now": now, "max_attempts": max_attempts, "room": room}
-    return Claimed(own, list(conn.execute(_FILL, fill).scalars()))
+    return Claimed(own, list(session.exec(_FILL, params=fill).scalars()))  # type: ignore[call-overload]

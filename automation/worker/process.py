@@ -18,9 +18,8 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy import BigInteger, update
+from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import col, select
 
 from automation import clock, metrics
 from automation.broker import enqueue_events, enqueue_messages
@@ -31,7 +30,7 @@ from automation.customers.chunk import Chunk, Step
 from automation.customers.preferences import PreferenceStep
 from automation.customers.profile import ProfileStep
 from automation.db import session_scope
-from automation.db.sql import among, retry_conflicts
+from automation.db.sql import retry_conflicts
 from automation.journeys import journal
 from automation.journeys.engine import JourneyStep
 from automation.models import Event, array_updates
@@ -109,39 +108,31 @@ def _process(event_pks: list[int], fillers: list[int] | None) -> int:
     """Claim and process one chunk in one transaction; ``fillers`` (None: fill nothing)
     is given the other events the chunk took, for the caller's one-by-one fallback."""
     with session_scope() as session:
-        dialect = session.get_bind().dialect.name
         claimed = claim(
-            session.connection(),
+            session,
             event_pks,
             now=clock.now(),
             max_attempts=get_settings().max_event_attempts,
             fill_to=0 if fillers is None else CHUNK,
         )
         if fillers is not None:
-            fillers[:] = claimed.fillers
+            fillers[:] = [event.id for event in claimed.fillers]  # type: ignore[misc]
         if skipped := len(event_pks) - len(claimed.own):
             metrics.EVENTS_PROCESSED.labels("skipped").inc(skipped)
-        if not (ids := claimed.ids):
+        if not (events := claimed.events):
             return 0
-        events = list(
-            session.exec(
-                select(Event)
-                .where(among(dialect, col(Event.id), ids, BigInteger))
-                .order_by(col(Event.occurred_at), col(Event.id))
-            )
-        )
         chunk = Chunk(session, events)
         steps = [step(chunk) for step in STEPS]
         for event in events:
             for step in steps:
                 step.apply(event)
         chunk.settle()  # the rows and events the steps deferred, before the commit
-    metrics.EVENTS_PROCESSED.labels("processed").inc(len(ids))
+    metrics.EVENTS_PROCESSED.labels("processed").inc(len(events))
     if chunk.emitted:  # events the steps stored (segments, journeys' emit), now committed
         enqueue_events(chunk.emitted)
     if chunk.messages:  # messages the journeys decided, now committed: deliver them
         enqueue_messages(chunk.messages)
-    return len(ids)
+    return len(events)
 
 
 def _record_failure(event_pk: int, exc: Exception) -> None:
