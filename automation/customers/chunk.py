@@ -22,13 +22,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from automation import clock
 from automation.db.ids import Ids
 from automation.events.schema import EventIn
 from automation.events.store import insert_event_rows
-from automation.models import Customer, DefinitionsStamp, Event, Identity
+from automation.models import Customer, Event, Identity
 from automation.models.definitions import Stamp
 
 
@@ -38,6 +38,8 @@ class Chunk:
 
     session: Session
     events: list[Event]
+    # The definitions stamp the claim read with the events (``worker/claim.py``).
+    stamp: int | None = None
     # The chunk's customers and visitors, locked by the profile step in key order. Kept
     # here also because the identity map holds rows weakly: a dropped row is queried
     # again by every ``session.get`` (2.45 → 0.66 ms per event, measured).
@@ -66,10 +68,10 @@ class Chunk:
 
     @cached_property
     def definitions(self) -> Stamp | None:
-        """What is published, as a key: the database and its definitions stamp, read
-        once per chunk (``models/definitions.py``). The steps keep per key what they
-        read of journeys and segments; None (no stamp row) keeps nothing."""
-        stamp = self.session.exec(select(DefinitionsStamp.stamp)).first()
+        """What is published, as a key: the database and its definitions stamp, as the
+        claim read it (``models/definitions.py``). The steps keep per key what they
+        read of journeys and segments; None (no stamp) keeps nothing."""
+        stamp = self.stamp
         return None if stamp is None else (str(self.session.get_bind().url), stamp)
 
     def customer(self, customer_id: str) -> Customer | None:

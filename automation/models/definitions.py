@@ -17,9 +17,9 @@ class DefinitionsStamp(SQLModel, table=True):
     of migration 0013) whenever a statement writes ``journeys``, ``journey_versions`` or
     a segment's definition, whoever runs it.
 
-    The pipeline reads the stamp once per chunk and keeps what it read of those tables
-    for as long as the stamp stays (``journeys/registry.current``,
-    ``segments/registry.conditions``): three queries per chunk became one. Random, not
+    The pipeline reads the stamp once per chunk, in the claim, and keeps what it read of
+    those tables for as long as the stamp stays (``journeys/registry.current``,
+    ``segments/registry.conditions``): three queries per chunk became none. Random, not
     a counter, so that a database created again (a test's, a bench's) cannot repeat a
     stamp a process has seen; a missing row means nothing is kept.
     """

@@ -25,15 +25,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, bindparam, select, update
+from sqlalchemy import BigInteger, bindparam, column, select, update
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from sqlmodel import Session
 
 from automation.db.sql import ids_in
-from automation.models import Event
+from automation.models import DefinitionsStamp, Event
 
 _events = Event.__table__  # type: ignore[attr-defined]
+_stamps = DefinitionsStamp.__table__  # type: ignore[attr-defined]
+# The definitions stamp (``models/definitions.py``) in every row the claim returns: the
+# chunk needs it, and reading it on its own was one more round trip per chunk.
+_STAMP = select(_stamps.c.stamp).scalar_subquery().label("definitions_stamp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class Claimed:
 
     own: list[Event]
     fillers: list[Event]
+    stamp: int | None  # the definitions stamp as the claim read it; None: no row, or none taken
 
     @property
     def events(self) -> list[Event]:
@@ -50,9 +55,10 @@ class Claimed:
 
 
 def _rows(claiming: Update) -> ExecutableReturnsRows:
-    """The claimed events as ORM rows, from the claim's own ``RETURNING``: no second
-    round trip to load them."""
-    return select(Event).from_statement(claiming.returning(*_events.c))
+    """The claimed events as ORM rows, and the definitions stamp, from the claim's own
+    ``RETURNING``: no second round trip to load them."""
+    stamp = column("definitions_stamp", BigInteger)
+    return select(Event, stamp).from_statement(claiming.returning(*_events.c, _STAMP))
 
 
 def _claim(dialect: str) -> ExecutableReturnsRows:
@@ -95,9 +101,11 @@ def claim(
     until the chunk holds ``fill_to`` (0: no filling)."""
     dialect = session.get_bind().dialect.name
     params = {"pks": list(event_pks), "now": now, "max_attempts": max_attempts}
-    own = list(session.exec(_CLAIM[dialect], params=params).scalars())  # type: ignore[call-overload]
+    own = session.exec(_CLAIM[dialect], params=params).all()  # type: ignore[call-overload]
     room = fill_to - len(own)
-    if dialect != "postgresql" or room <= 0:
-        return Claimed(own, [])
-    fill = {"now": now, "max_attempts": max_attempts, "room": room}
-    return Claimed(own, list(session.exec(_FILL, params=fill).scalars()))  # type: ignore[call-overload]
+    fillers = []
+    if dialect == "postgresql" and room > 0:
+        fill = {"now": now, "max_attempts": max_attempts, "room": room}
+        fillers = session.exec(_FILL, params=fill).all()  # type: ignore[call-overload]
+    stamp = next((row[1] for row in (*own, *fillers)), None)
+    return Claimed([row[0] for row in own], [row[0] for row in fillers], stamp)

@@ -121,7 +121,7 @@ def _process(event_pks: list[int], fillers: list[int] | None) -> int:
             metrics.EVENTS_PROCESSED.labels("skipped").inc(skipped)
         if not (events := claimed.events):
             return 0
-        chunk = Chunk(session, events)
+        chunk = Chunk(session, events, claimed.stamp)
         steps = [step(chunk) for step in STEPS]
         for event in events:
             for step in steps:

@@ -24,11 +24,11 @@ def test_a_chunk_whose_connection_is_cut_is_worked_again_on_a_new_one(
     cuts: list[int] = []
     chunk = process.Chunk
 
-    def cut_once(session: Any, loaded: Any) -> Any:
+    def cut_once(session: Any, loaded: Any, stamp: Any) -> Any:
         if not cuts:  # the server ends this transaction's session, as an administrator would
             cuts.append(1)
             session.connection().execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
-        return chunk(session, loaded)
+        return chunk(session, loaded, stamp)
 
     monkeypatch.setattr(process, "Chunk", cut_once)
     assert process.process_events(stored) == size
