@@ -53,7 +53,7 @@ PREFERENCE_TYPES = VIEW_TYPES | PROSPECT_TYPES | set(SENT) | set(RESPONSES) | PU
 class PreferenceStep:
     """Preferences, channel responsiveness and the prospect score, per event. Built once
     per chunk: the catalogue categories of the products the events name, and the
-    categories each viewing customer holds a policy in (two queries)."""
+    categories each customer viewing a category holds a policy in (two queries)."""
 
     def __init__(self, chunk: Chunk) -> None:
         self.session = chunk.session
@@ -65,10 +65,14 @@ class PreferenceStep:
                 among(chunk.dialect, col(Product.product_code), codes)
             )
             self.categories.update(self.session.exec(query).all())
+        # Only a page or content view naming a category (or a product) scores against
+        # the categories held: a demo worker asked for every content view's customer.
         viewers = {
             e.customer_id
             for e in events
-            if e.customer_id and e.type in ("page_view", "content_view")
+            if e.customer_id
+            and e.type in ("page_view", "content_view")
+            and any(usable(e.properties.get(kind)) for kind in ("category", "product"))
         }
         self.held = held_categories(self.session, sorted(viewers))  # type: ignore[arg-type]
         self.chunk = chunk

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from automation import clock
 from automation.conditions import Facts, compile_condition
 from automation.customers import prospect
-from automation.db import session_scope
+from automation.db import get_engine, session_scope
 from automation.events.ingest import ingest
 from automation.models import Customer, Product
 from automation.worker import process
@@ -282,3 +283,28 @@ def test_a_category_is_new_again_once_its_policy_ends_even_within_one_chunk(
     assert ingest(batch, publish=False).rejected == 0
     world.process()
     assert _attrs()["prospect_reasons"] == ["new_category insurance 2026-11-02 (+5)"]
+
+
+def test_a_view_naming_no_category_asks_nothing_of_the_policies(database: str) -> None:
+    """Only a view's category scores against the categories held: a content view that
+    names none still counts as a preference, with no look at the customer's policies."""
+    world = World(builtin=False)
+    world.customer("C1")
+    world.policy("P1", "C1", START.date() + timedelta(days=400))
+    asked: list[str] = []
+
+    def policies_read(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM policies" in statement:
+            asked.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", policies_read)
+    try:
+        world.send("content_view", "C1", content="edu-tips")
+        assert asked == []
+        world.send("content_view", "C1", content="edu-tips", category="pension")
+        assert len(asked) == 1
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", policies_read)
+    attrs = _attrs()
+    assert attrs["prospect_reasons"] == ["new_category pension 2026-11-02 (+5)"]
+    assert "edu-tips" in str(attrs)
