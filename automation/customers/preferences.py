@@ -30,15 +30,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from automation.customers.chunk import Chunk
 from automation.customers.decay import decay, half_life_days, iso, parse_time, round4
 from automation.customers.profile import POLICY_TYPES
 from automation.customers.prospect import PROSPECT_TYPES, PURCHASES, held_categories, prospect
 from automation.customers.signals import CHANNELS, RESPONSES, SENT, responded, usable
-from automation.db.sql import among
 from automation.models import Event, Product
+from automation.models.definitions import PerStamp
 
 TOP_N = 10  # keys kept per preference kind: bounds the JSON
 VIEW_TYPES = frozenset({"page_view", "content_view", "product_view"})
@@ -52,19 +52,13 @@ PREFERENCE_TYPES = VIEW_TYPES | PROSPECT_TYPES | set(SENT) | set(RESPONSES) | PU
 
 class PreferenceStep:
     """Preferences, channel responsiveness and the prospect score, per event. Built once
-    per chunk: the catalogue categories of the products the events name, and the
-    categories each customer viewing a category holds a policy in (two queries)."""
+    per chunk: the catalogue's categories (kept per definitions stamp), and the
+    categories each customer viewing a category holds a policy in."""
 
     def __init__(self, chunk: Chunk) -> None:
         self.session = chunk.session
         events = chunk.events
-        codes = sorted({p for e in events if isinstance(p := e.properties.get("product"), str)})
-        self.categories: dict[str, str | None] = dict.fromkeys(codes)
-        if codes:
-            query = select(Product.product_code, Product.category).where(
-                among(chunk.dialect, col(Product.product_code), codes)
-            )
-            self.categories.update(self.session.exec(query).all())
+        self.categories = _catalogue(chunk) if any(_names_product(e) for e in events) else {}
         # Only a page or content view naming a category (or a product) scores against
         # the categories held: a demo worker asked for every content view's customer.
         viewers = {
@@ -114,13 +108,30 @@ class PreferenceStep:
     def _category(self, code: str) -> str | None:
         if code not in self.categories:  # not prepared (a product named only by a later step)
             product = self.session.get(Product, code)
-            self.categories[code] = product.category if product is not None else None
+            return product.category if product is not None else None
         return self.categories[code]
 
     def _held_by(self, customer_id: str) -> set[str]:
         if customer_id not in self.held:  # not prepared, or a purchase made it stale
             self.held.update(held_categories(self.session, [customer_id]))
         return self.held[customer_id]
+
+
+def _names_product(event: Event) -> bool:
+    return isinstance(event.properties.get("product"), str)
+
+
+def _catalogue(chunk: Chunk) -> dict[str, str | None]:
+    """Every product's category, read once per definitions stamp (a product's code or
+    category moves it, migration 0014): a query per chunk of product views was one of
+    a demo worker's few round trips per event."""
+    if (kept := _categories.get(chunk.definitions)) is not None:
+        return kept
+    rows = chunk.session.exec(select(Product.product_code, Product.category)).all()
+    return _categories.keep(chunk.definitions, dict(rows))
+
+
+_categories: PerStamp[dict[str, str | None]] = PerStamp()
 
 
 # --- preferences ----------------------------------------------------------------------

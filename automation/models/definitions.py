@@ -14,8 +14,9 @@ Stamp = tuple[str, int]  # the database's URL and its stamp (``Chunk.definitions
 
 class DefinitionsStamp(SQLModel, table=True):
     """One row, its ``stamp`` set to a new random number by the database itself (triggers
-    of migration 0013) whenever a statement writes ``journeys``, ``journey_versions`` or
-    a segment's definition, whoever runs it.
+    of migrations 0013 and 0014) whenever a statement writes ``journeys``,
+    ``journey_versions``, a segment's definition or a product's code or category,
+    whoever runs it.
 
     The pipeline reads the stamp once per chunk, in the claim, and keeps what it read of
     those tables for as long as the stamp stays (``journeys/registry.current``,

@@ -308,3 +308,19 @@ def test_a_view_naming_no_category_asks_nothing_of_the_policies(database: str) -
     attrs = _attrs()
     assert attrs["prospect_reasons"] == ["new_category pension 2026-11-02 (+5)"]
     assert "edu-tips" in str(attrs)
+
+
+def test_a_category_changed_elsewhere_counts_from_the_next_event(database: str) -> None:
+    """The step keeps the catalogue's categories while the definitions stamp stays; an
+    edit from another process (here: SQL) moves it, so the next view sees the new one."""
+    world = World(builtin=False)
+    world.customer("C1")
+    _products(EDU_CARE="insurance")
+    world.send("product_view", "C1", product="EDU-CARE")
+    with session_scope() as s:
+        s.connection().execute(
+            Product.__table__.update().values(category="savings")  # type: ignore[attr-defined]
+        )
+    world.send("product_view", "C1", product="EDU-CARE")
+    categories = _attrs()["preferences"]["category"]
+    assert set(categories) == {"insurance", "savings"}

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from automation.db import session_scope
 from automation.journeys.registry import builtin_files, publish_files, set_status
-from automation.models import JourneyStatus
+from automation.models import JourneyStatus, Product
 from automation.segments import registry as segments
 from automation.segments.membership import refresh
 from automation.segments.spec import load_text
@@ -51,4 +51,22 @@ def test_every_published_change_moves_the_stamp_and_nothing_else_does(database: 
     assert not moved()
     _sql("DELETE FROM segment_members")
     _sql("DELETE FROM segments WHERE segment_id = 'clickers'")
+    assert moved()
+
+
+def test_a_products_code_or_category_moves_the_stamp_its_name_does_not(database: str) -> None:
+    seen = [_stamp()]
+
+    def moved() -> bool:
+        seen.append(_stamp())
+        return seen[-1] != seen[-2]
+
+    with session_scope() as s:
+        s.add(Product(product_code="P1", name="One", category="pension"))
+    assert moved()
+    _sql("UPDATE products SET name = 'First' WHERE product_code = 'P1'")
+    assert not moved()
+    _sql("UPDATE products SET category = 'savings' WHERE product_code = 'P1'")
+    assert moved()
+    _sql("DELETE FROM products")
     assert moved()
