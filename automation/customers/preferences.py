@@ -106,10 +106,8 @@ class PreferenceStep:
         return found
 
     def _category(self, code: str) -> str | None:
-        if code not in self.categories:  # not prepared (a product named only by a later step)
-            product = self.session.get(Product, code)
-            return product.category if product is not None else None
-        return self.categories[code]
+        # The whole catalogue, as of the chunk's claim: a code not in it is no product.
+        return self.categories.get(code)
 
     def _held_by(self, customer_id: str) -> set[str]:
         if customer_id not in self.held:  # not prepared, or a purchase made it stale
