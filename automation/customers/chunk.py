@@ -71,8 +71,7 @@ class Chunk:
         """What is published, as a key: the database and its definitions stamp, as the
         claim read it (``models/definitions.py``). The steps keep per key what they
         read of journeys and segments; None (no stamp) keeps nothing."""
-        stamp = self.stamp
-        return None if stamp is None else (str(self.session.get_bind().url), stamp)
+        return None if self.stamp is None else (str(self.session.get_bind().url), self.stamp)
 
     def customer(self, customer_id: str) -> Customer | None:
         """The customer as the chunk locked it (a dictionary look-up: ``session.get`` was

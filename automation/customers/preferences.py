@@ -58,7 +58,7 @@ class PreferenceStep:
     def __init__(self, chunk: Chunk) -> None:
         self.session = chunk.session
         events = chunk.events
-        self.categories = _catalogue(chunk) if any(_names_product(e) for e in events) else {}
+        self.categories = _catalogue(chunk)
         # Only a page or content view naming a category (or a product) scores against
         # the categories held: a demo worker asked for every content view's customer.
         viewers = {
@@ -113,10 +113,6 @@ class PreferenceStep:
         if customer_id not in self.held:  # not prepared, or a purchase made it stale
             self.held.update(held_categories(self.session, [customer_id]))
         return self.held[customer_id]
-
-
-def _names_product(event: Event) -> bool:
-    return isinstance(event.properties.get("product"), str)
 
 
 def _catalogue(chunk: Chunk) -> dict[str, str | None]:
