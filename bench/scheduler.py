@@ -449,7 +449,7 @@ class TimersResult:
 
 
 SELECT_DUE = """
-SELECT t.id, e.customer_id, t.due_at FROM timers t
+SELECT t.id, e.customer_id, t.due_at, t.enrollment_id, t.step, t.kind FROM timers t
 JOIN enrollments e ON e.id = t.enrollment_id
 JOIN journeys j ON j.journey_id = e.journey_id
 WHERE t.fired_at IS NULL AND t.due_at <= %s AND j.status = 'active'
@@ -464,16 +464,17 @@ def baseline_timers(bare: Bare, now: datetime) -> int:
     for start in range(0, len(due), BATCH):
         part = due[start : start + BATCH]
         received = datetime.now(UTC)
-        rows = (
-            (f"timer:{tid}", TIMER_DUE, due_at, received, cid, f'{{"timer_id": {tid}}}',
+        rows = (  # the properties the job writes (``catalog.timer_due``)
+            (f"timer:{tid}", TIMER_DUE, due_at, received, cid,
+             f'{{"timer_id": {tid}, "enrollment_id": {eid}, "step": {step}, "kind": "{kind}"}}',
              "scheduler", 0)
-            for tid, cid, due_at in part
+            for tid, cid, due_at, eid, step, kind in part
         )  # fmt: skip
         with bare.transaction():
             bare.copy("events", EVENT_COLUMNS, rows)
             bare.run(
                 "UPDATE timers SET fired_at = %s WHERE id = ANY(%s)",
-                (now, [tid for tid, _, _ in part]),
+                (now, [row[0] for row in part]),
             )
     return len(due)
 

@@ -93,6 +93,10 @@ class World:
         self.process()
         return fired
 
+    def tick_only(self) -> int:
+        """Fire the due timers, leaving their events unprocessed."""
+        return fire_due_timers()
+
     def process(self) -> None:
         while ids := pending_events(0):
             process.process_events(ids)
@@ -128,6 +132,11 @@ class World:
                 .order_by(col(Transition.id))
             )
             return [t.to_state for t in s.exec(q)]
+
+    def fired_timer_ids(self) -> list[int]:
+        with session_scope() as s:
+            q = select(Timer.id).where(col(Timer.fired_at).is_not(None))
+            return sorted(t for t in s.exec(q) if t is not None)
 
     def pending_timers(self) -> list[Timer]:
         with session_scope() as s:

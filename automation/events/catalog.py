@@ -167,9 +167,14 @@ def segment_changed(
 # --- the scheduler's jobs ----------------------------------------------------------------
 
 
-def timer_due(timer_id: int, customer_id: str, due_at: datetime) -> EventIn:
-    """A journey timer that came due (the engine moves its enrollment if still there)."""
-    return _event(f"timer:{timer_id}", "timer_due", due_at, customer_id, {"timer_id": timer_id})
+def timer_due(
+    timer_id: int, customer_id: str, due_at: datetime, enrollment_id: int, step: int, kind: str
+) -> EventIn:
+    """A journey timer that came due (the engine moves its enrollment if still there). It
+    carries what the engine checks of the timer (the enrollment, the step it was set
+    at, its kind), so the engine need not read the timer's row back."""
+    props = {"timer_id": timer_id, "enrollment_id": enrollment_id, "step": step, "kind": kind}
+    return _event(f"timer:{timer_id}", "timer_due", due_at, customer_id, props)
 
 
 MATURITY_PREFIX = {"policy_maturity_approaching": "maturity", "policy_matured": "matured"}

@@ -49,6 +49,9 @@ class Rule:
     to: str = ""
 
 
+TIMER_KINDS = ("after", "at")
+
+
 @dataclass(frozen=True, slots=True)
 class TimerSpec:
     """``after`` a wait from entering the state, or ``at`` a date field plus an offset."""

@@ -20,6 +20,7 @@ from automation.journeys.definition import (
     PRIORITIES,
     PRODUCT_CODE,
     PRODUCT_RULES,
+    TIMER_KINDS,
     Action,
     Arm,
     Branch,
@@ -148,7 +149,7 @@ def read_state(name: str, body: Any, where: Where, out: Problems) -> StateSpec:
     )
     timers = tuple(
         t
-        for kind in ("after", "at")
+        for kind in TIMER_KINDS
         if kind in body
         if (t := read_timer(kind, body[kind], (*where, kind), out))
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import JSON, text
+from sqlalchemy import bindparam as sqla_bindparam
+from sqlalchemy import event as sqla_event
 from sqlmodel import select
 
 from automation import clock
-from automation.db import session_scope
+from automation.db import get_engine, session_scope
 from automation.journeys.registry import publish_files, set_status, summary
-from automation.models import Enrollment, JourneyStatus, Message, Timer
+from automation.models import Enrollment, Event, JourneyStatus, Message, Timer
 from automation.worker import process
 from tests.journey_world import START, World, customer_in
 
@@ -116,6 +118,62 @@ def test_a_timer_fires_once_however_often_the_clock_ticks(world: World) -> None:
     assert world.tick() == 1
     assert world.tick() == 0
     assert [m for m in world.messages(cid) if m[0] == "sms"] == [("sms", "retention_reminder")]
+
+
+def test_a_due_timer_moves_its_enrollment_without_reading_the_timer_back(world: World) -> None:
+    """The timer's event carries its enrollment, step and kind (``catalog.timer_due``):
+    the worker moves the enrollment without a query of the timers table."""
+    cid = retention_customer(world)
+    clock.advance(START.add(days=3) - clock.now())
+    assert world.tick_only() == 1
+    with session_scope() as s:
+        due = s.exec(select(Event).where(Event.type == "timer_due")).one()
+    assert set(due.properties) == {"timer_id", "enrollment_id", "step", "kind"}
+    statements: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sqla_event.listen(get_engine(), "before_cursor_execute", note)
+    try:
+        world.process()
+    finally:
+        sqla_event.remove(get_engine(), "before_cursor_execute", note)
+    assert world.messages(cid)[-1] == ("sms", "retention_reminder")
+    read_back = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM timers" in s]
+    assert read_back == []
+
+
+def test_a_timer_due_stored_before_it_carried_its_timer_still_fires(world: World) -> None:
+    """An event the timers job stored with the timer's id alone (before this version)
+    is checked against the timer's row: due at the enrollment's step, it moves it."""
+    cid = retention_customer(world)
+    clock.advance(START.add(days=3) - clock.now())
+    assert world.tick_only() == 1
+    (timer_id,) = world.fired_timer_ids()
+    with session_scope() as s:
+        s.connection().execute(
+            text("UPDATE events SET properties = :p WHERE type = 'timer_due'").bindparams(
+                sqla_bindparam("p", type_=JSON)
+            ),
+            {"p": {"timer_id": timer_id}},
+        )
+    world.process()
+    assert world.messages(cid)[-1] == ("sms", "retention_reminder")
+
+
+def test_a_timer_set_before_the_customer_moved_on_moves_nobody(world: World) -> None:
+    """Clicked on day one: the offer's three-day timer still fires, at a step the
+    enrollment has left, and sends no reminder."""
+    cid = retention_customer(world)
+    world.after(days=1)
+    world.send("email_clicked", cid, policy_id="P1")
+    assert world.enrollment("maturity-retention", cid).state == "interested"
+    world.after(days=2, hours=1)
+    with session_scope() as s:
+        assert len(s.exec(select(Event).where(Event.type == "timer_due")).all()) == 1
+    assert world.enrollment("maturity-retention", cid).state == "interested"
+    assert world.messages(cid) == [("email", "retention_offer")]
 
 
 def test_in_flight_customers_finish_on_their_version(world: World, tmp_path: object) -> None:

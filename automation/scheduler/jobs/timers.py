@@ -40,7 +40,10 @@ def fire_due_timers(now: datetime | None = None) -> int:
     return total
 
 
-def _fire(part: list[tuple[int, str, datetime]], at: datetime) -> None:
+Due = tuple[int, str, datetime, int, int, str]  # timer id, customer, due, enrollment, step, kind
+
+
+def _fire(part: list[Due], at: datetime) -> None:
     """One transaction: the ``timer_due`` events stored (``store.insert_events``, as
     delivery stores ``email_sent``) and the timers marked fired, then the events
     enqueued. Through ``ingest`` it took two, ingest's and then the mark's, and a crash
@@ -49,7 +52,7 @@ def _fire(part: list[tuple[int, str, datetime]], at: datetime) -> None:
     events = [catalog.timer_due(*row) for row in part]
     with get_engine().begin() as conn:
         stored = insert_events(conn, events, clock.plain_utc(clock.now()), "scheduler")
-        _mark_fired(conn, [timer_id for timer_id, _, _ in part], at)
+        _mark_fired(conn, [row[0] for row in part], at)
     announce("scheduler", len(events), list(stored.values()))  # one stored already: a duplicate
 
 
@@ -65,8 +68,8 @@ def _mark_fired(conn: Connection, ids: list[int], at: datetime) -> None:
 _MARK_FIRED = "UPDATE timers SET fired_at = %(at)s WHERE id = ANY(%(id)b::bigint[])"
 
 
-def _due(at: datetime, after: tuple[datetime, int] | None) -> list[tuple[int, str, datetime]]:
-    """The next due timers (id, customer, due), oldest first, after the (due, id) of the
+def _due(at: datetime, after: tuple[datetime, int] | None) -> list[Due]:
+    """The next due timers (``Due``), oldest first, after the (due, id) of the
     last ones. From there, not from the start: the pending index keeps the timers just
     fired as dead entries until a vacuum, and every look from the start walked them
     all again, which grows with the square of a backlog (a million due after an
@@ -75,7 +78,7 @@ def _due(at: datetime, after: tuple[datetime, int] | None) -> list[tuple[int, st
     params = {"at": at, "low": low, "last": last, "n": LOOK}
     with get_engine().connect() as conn:
         if conn.dialect.name != "postgresql":
-            return [(row[0], row[1], row[2]) for row in conn.execute(_DUE, params)]
+            return [tuple(row) for row in conn.execute(_DUE, params)]  # type: ignore[misc]
         # psycopg's rows as they come: SQLAlchemy's rows and its time type's processing
         # were most of this look's time (10,000 rows at a time).
         raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
@@ -88,7 +91,7 @@ def _due(at: datetime, after: tuple[datetime, int] | None) -> list[tuple[int, st
 _EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 _t = _timers.c
 _DUE = (
-    select(_t.id, _enrollments.c.customer_id, _t.due_at)
+    select(_t.id, _enrollments.c.customer_id, _t.due_at, _t.enrollment_id, _t.step, _t.kind)
     .join(_enrollments, _enrollments.c.id == _t.enrollment_id)
     .join(_journeys, _journeys.c.journey_id == _enrollments.c.journey_id)
     .where(
