@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import event as sqla_event
 from sqlalchemy import select, update
 
 from automation import db
@@ -39,6 +40,28 @@ def test_a_short_chunk_takes_the_events_still_waiting_for_their_messages(databas
     # Their own messages come later and find nothing left to do.
     assert process.process_events(earlier) == 0
     assert {row.attempts for row in events_by_id().values()} == {1}
+
+
+def test_with_nothing_else_waiting_a_chunk_does_not_try_to_fill(postgres_database: str) -> None:
+    """The claim says whether other events wait; an idle engine's chunk makes no fill
+    statement (it was one of a one-event chunk's statements, finding nothing)."""
+    own = waiting("alone")
+    statements: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sqla_event.listen(db.get_engine(), "before_cursor_execute", note)
+    try:
+        assert process.process_events(own) == 1
+    finally:
+        sqla_event.remove(db.get_engine(), "before_cursor_execute", note)
+    claims = [s for s in statements if s.lstrip().startswith("UPDATE events SET processed_at")]
+    assert len(claims) == 1, claims  # the claim, and no fill
+    # One waiting after all: the next chunk fills with it.
+    later = waiting("later")
+    assert process.process_events(waiting("own")) == 2 and processed() >= {"later", "own"}
+    assert process.process_events(later) == 0
 
 
 def test_a_chunk_is_filled_up_to_its_size_oldest_first(postgres_database: str) -> None:
