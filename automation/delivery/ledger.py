@@ -62,6 +62,12 @@ def claim_many(conn: Connection, message_ids: list[int], now: datetime) -> list[
 # delivered e-mail's time went to the batch's statements).
 @functools.lru_cache(maxsize=4)
 def _claim(dialect: str) -> Any:
+    return claiming(dialect).returning(_messages.c.id)
+
+
+def claiming(dialect: str) -> Any:
+    """The claim's ``UPDATE`` (parameters ``ids``, ``now``), for a caller that chooses
+    what it returns (``prepare.py``: the messages and whether a pause is in force)."""
     m = _messages
     now = bindparam("now", type_=m.c.updated_at.type)
     return (
@@ -72,7 +78,6 @@ def _claim(dialect: str) -> Any:
             or_(m.c.deliver_after.is_(None), m.c.deliver_after <= now),
         )
         .values(status=S.SENDING.value, attempts=m.c.attempts + 1, updated_at=now)
-        .returning(m.c.id)
     )
 
 

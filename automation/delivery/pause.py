@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
@@ -198,4 +198,8 @@ def _active(now: Any) -> Any:
 
 
 # Every batch asks: built once, ``now`` a parameter (building it cost more than running it).
-_IN_FORCE = select(_pauses).where(_active(bindparam("now", type_=_pauses.c.until.type)))
+_NOW = bindparam("now", type_=_pauses.c.until.type)
+_IN_FORCE = select(_pauses).where(_active(_NOW))
+# Whether any pause is in force, for a batch's claim to return with its messages: almost
+# always none, and then the batch need not read them (``prepare.py``).
+ANY_IN_FORCE = exists().where(_active(_NOW))

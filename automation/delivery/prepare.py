@@ -16,8 +16,9 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, String, column
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -66,12 +67,14 @@ def prepare(message_ids: list[int], now: datetime) -> Prepared:
     prepared = Prepared()
     with session_scope() as session:
         conn = session.connection()
-        taken = ledger.claim_many(conn, message_ids, now)
-        if not taken:
+        claimed = session.exec(  # type: ignore[call-overload]
+            _claim(conn.dialect.name), params={"ids": message_ids, "now": now}
+        ).all()
+        if not claimed:
             return prepared
-        query = _messages_of(conn.dialect.name)
-        messages = session.exec(query, params={"ids": taken}).all()
-        pauses = pause.all_in_force(conn, now)
+        messages = sorted((row[0] for row in claimed), key=lambda m: m.id)
+        taken = [m.id for m in messages]
+        pauses = pause.all_in_force(conn, now) if claimed[0][1] else {}
         waiting: list[Message] = []
         for message in messages:
             assert message.id is not None
@@ -153,11 +156,14 @@ def _decide(
     return None, Work(message, channel, rendered, address)
 
 
-# Built once (see ledger.py): the claim's messages, and their customers locked in order.
+# Built once (see ledger.py): the claim, returning the messages taken and whether a
+# pause is in force (the batch's SELECTs of both were two more round trips); the
+# claim's customers, locked in order.
 @functools.lru_cache(maxsize=4)
-def _messages_of(dialect: str) -> SelectOfScalar[Message]:
-    where = ids_in(dialect, col(Message.id), "ids", Integer)
-    return select(Message).where(where).order_by(col(Message.id))
+def _claim(dialect: str) -> Any:
+    paused = pause.ANY_IN_FORCE.label("paused")
+    returning = ledger.claiming(dialect).returning(*Message.__table__.c, paused)  # type: ignore[attr-defined]
+    return select(Message, column("paused", Boolean)).from_statement(returning)
 
 
 @functools.lru_cache(maxsize=4)

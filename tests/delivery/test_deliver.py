@@ -12,15 +12,17 @@ from typing import Any
 import pendulum
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import event as sqla_event
 from sqlmodel import col, select
 
 from automation import clock
 from automation.channels.smtp import close_senders
 from automation.config import reset_settings
-from automation.db import session_scope
+from automation.db import get_engine, session_scope
 from automation.delivery import ledger
 from automation.delivery.backlog import relay_messages
 from automation.delivery.deliver import deliver
+from automation.delivery.pause import pause_channel
 from automation.models import CallTask, Customer, Event, Message
 from tests.journey_world import World
 from tests.peers import free_port, sms_gateway_running
@@ -104,6 +106,34 @@ def test_an_email_is_sent_once_with_its_legal_headers(database: str, smtp: Calla
     assert {p.get_content_type() for p in mail.walk()} >= {"text/plain", "text/html"}
     row = _row(mid)
     assert row.status == "sent" and row.sent_at is not None and row.provider_id
+
+
+def test_a_batch_reads_neither_its_messages_back_nor_pauses_when_none_is_in_force(
+    database: str, smtp: Callable
+) -> None:
+    """The claim returns the messages it took and whether a pause is in force: with
+    none, the batch makes no SELECT of either; with one, the message is held."""
+    server = smtp()
+    _world()
+    first = _message("email", "retention_offer")
+    statements: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sqla_event.listen(get_engine(), "before_cursor_execute", note)
+    try:
+        assert deliver(first).status == "sent"
+    finally:
+        sqla_event.remove(get_engine(), "before_cursor_execute", note)
+    assert len(server.received) == 1
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert not [s for s in reads if "FROM channel_pauses" in s], reads
+    assert not [s for s in reads if s.startswith("SELECT messages.id, messages.idem")], reads
+    pause_channel("email", seconds=3600, reason="the relay is down", by="ops")
+    second = _message("email", "retention_offer", key="m2")
+    assert deliver(second).status == "deferred"
+    assert len(server.received) == 1
 
 
 def _dying_when_sent(real: Callable[..., None]) -> Callable[..., None]:
