@@ -45,11 +45,17 @@ _stamps = DefinitionsStamp.__table__  # type: ignore[attr-defined]
 # The definitions stamp (``models/definitions.py``) in every row the claim returns: the
 # chunk needs it, and reading it on its own was one more round trip per chunk.
 _STAMP = select(_stamps.c.stamp).scalar_subquery().label("definitions_stamp")
-_WAITING_NOW = (
-    _events.c.processed_at.is_(None),
-    _events.c.last_error.is_(None),
-    _events.c.attempts < bindparam("max_attempts"),
-)
+
+
+def _waiting(events: Any) -> tuple[Any, ...]:
+    """An event of ``events`` (the table or an alias) still to process: not processed,
+    not failed, attempts left."""
+    c = events.c
+    return (
+        c.processed_at.is_(None),
+        c.last_error.is_(None),
+        c.attempts < bindparam("max_attempts"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +95,7 @@ def _claim(dialect: str) -> ExecutableReturnsRows:
         return _rows(claiming)  # no filling there
     # An alias: the bare table would be correlated to the row being updated.
     other = _events.alias("other")
-    waiting = (other.c.processed_at.is_(None), other.c.last_error.is_(None))
-    others = exists().where(
-        ~ids_in(dialect, other.c.id, "pks", BigInteger),
-        *waiting,
-        other.c.attempts < bindparam("max_attempts"),
-    )
+    others = exists().where(~ids_in(dialect, other.c.id, "pks", BigInteger), *_waiting(other))
     return _rows(claiming, others.label("others_waiting"))
 
 
@@ -103,7 +104,7 @@ _CLAIM = {name: _claim(name) for name in ("postgresql", "sqlite")}
 # transaction holds (a worker's claim, ingest's stitching) are skipped, not waited for.
 _WAITING = (
     select(_events.c.id)
-    .where(*_WAITING_NOW)
+    .where(*_waiting(_events))
     .order_by(_events.c.id)
     .limit(bindparam("room"))
     .with_for_update(skip_locked=True)
