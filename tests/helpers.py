@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from automation import db
 from automation.models import Customer, Event, Identity, Policy
@@ -48,3 +50,20 @@ class ExplodeOnBad:
     def apply(self, event: Event) -> None:
         if event.event_id == "bad":
             raise RuntimeError("boom")
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """The SQL statements the application's engine runs inside the block, whitespace
+    folded to single spaces (how many round trips a step makes, and which)."""
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = db.get_engine()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

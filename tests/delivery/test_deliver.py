@@ -12,18 +12,18 @@ from typing import Any
 import pendulum
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import event as sqla_event
 from sqlmodel import col, select
 
 from automation import clock
 from automation.channels.smtp import close_senders
 from automation.config import reset_settings
-from automation.db import get_engine, session_scope
+from automation.db import session_scope
 from automation.delivery import ledger
 from automation.delivery.backlog import relay_messages
 from automation.delivery.deliver import deliver
 from automation.delivery.pause import pause_channel
 from automation.models import CallTask, Customer, Event, Message
+from tests.helpers import statements_run
 from tests.journey_world import World
 from tests.peers import free_port, sms_gateway_running
 from tests.review_items import message_row, queued_message
@@ -116,16 +116,8 @@ def test_a_batch_reads_neither_its_messages_back_nor_pauses_when_none_is_in_forc
     server = smtp()
     _world()
     first = _message("email", "retention_offer")
-    statements: list[str] = []
-
-    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(" ".join(statement.split()))
-
-    sqla_event.listen(get_engine(), "before_cursor_execute", note)
-    try:
+    with statements_run() as statements:
         assert deliver(first).status == "sent"
-    finally:
-        sqla_event.remove(get_engine(), "before_cursor_execute", note)
     assert len(server.received) == 1
     reads = [s for s in statements if s.startswith("SELECT")]
     assert not [s for s in reads if "FROM channel_pauses" in s], reads

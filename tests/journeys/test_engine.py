@@ -7,14 +7,14 @@ from datetime import date
 import pytest
 from sqlalchemy import JSON, text
 from sqlalchemy import bindparam as sqla_bindparam
-from sqlalchemy import event as sqla_event
 from sqlmodel import select
 
 from automation import clock
-from automation.db import get_engine, session_scope
+from automation.db import session_scope
 from automation.journeys.registry import publish_files, set_status, summary
 from automation.models import Enrollment, Event, JourneyStatus, Message, Timer
 from automation.worker import process
+from tests.helpers import statements_run
 from tests.journey_world import START, World, customer_in
 
 MATURITY = date(2026, 11, 22)  # 20 days after START
@@ -129,16 +129,8 @@ def test_a_due_timer_moves_its_enrollment_without_reading_the_timer_back(world: 
     with session_scope() as s:
         due = s.exec(select(Event).where(Event.type == "timer_due")).one()
     assert set(due.properties) == {"timer_id", "enrollment_id", "step", "kind"}
-    statements: list[str] = []
-
-    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    sqla_event.listen(get_engine(), "before_cursor_execute", note)
-    try:
+    with statements_run() as statements:
         world.process()
-    finally:
-        sqla_event.remove(get_engine(), "before_cursor_execute", note)
     assert world.messages(cid)[-1] == ("sms", "retention_reminder")
     read_back = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM timers" in s]
     assert read_back == []

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import select
 
 from automation import clock
-from automation.db import get_engine, session_scope
+from automation.db import session_scope
 from automation.events.ingest import ingest
 from automation.events.outbox import pending_events
 from automation.journeys.registry import publish_text
@@ -18,6 +17,7 @@ from automation.models import SegmentChange, SegmentMember
 from automation.segments import registry
 from automation.segments.spec import load_text
 from automation.worker import process
+from tests.helpers import statements_run
 from tests.journey_world import World
 
 VIEWERS = """\
@@ -76,14 +76,7 @@ def test_a_chunk_of_views_enters_the_customers_its_history_counts(database: str)
     registry.publish_specs(load_text(VIEWERS))
     for customer_id in ("C1", "C2", "C3", "C4"):
         world.customer(customer_id)
-    counted: list[str] = []
-
-    def count_events(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "count(*)" in statement and "FROM events" in statement:
-            counted.append(statement)
-
-    event.listen(get_engine(), "before_cursor_execute", count_events)
-    try:
+    with statements_run() as statements:
         _one_chunk(
             [
                 *(("product_view", "C1", days, {"product": "EDU-CARE"}) for days in (1, 2, 3)),
@@ -94,8 +87,7 @@ def test_a_chunk_of_views_enters_the_customers_its_history_counts(database: str)
                 ("content_view", "C4", 1, {"content": "pension"}),
             ]
         )
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", count_events)
+    counted = [s for s in statements if "count(*)" in s and "FROM events" in s]
     assert _members("viewers") == ["C1"]
     assert _members("readers") == ["C3"]
     # One read for the whole chunk, not a count per view.

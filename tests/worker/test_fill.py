@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import event as sqla_event
 from sqlalchemy import select, update
 
 from automation import db
@@ -14,7 +13,7 @@ from automation.broker.enqueue import CHUNK
 from automation.events.ingest import ingest
 from automation.models import Event
 from automation.worker import process
-from tests.helpers import ExplodeOnBad, ev, events_by_id
+from tests.helpers import ExplodeOnBad, ev, events_by_id, statements_run
 
 _events = Event.__table__  # type: ignore[attr-defined]
 
@@ -46,17 +45,9 @@ def test_with_nothing_else_waiting_a_chunk_does_not_try_to_fill(postgres_databas
     """The claim says whether other events wait; an idle engine's chunk makes no fill
     statement (it was one of a one-event chunk's statements, finding nothing)."""
     own = waiting("alone")
-    statements: list[str] = []
-
-    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    sqla_event.listen(db.get_engine(), "before_cursor_execute", note)
-    try:
+    with statements_run() as statements:
         assert process.process_events(own) == 1
-    finally:
-        sqla_event.remove(db.get_engine(), "before_cursor_execute", note)
-    claims = [s for s in statements if s.lstrip().startswith("UPDATE events SET processed_at")]
+    claims = [s for s in statements if s.startswith("UPDATE events SET processed_at")]
     assert len(claims) == 1, claims  # the claim, and no fill
     # One waiting after all: the next chunk fills with it.
     later = waiting("later")
