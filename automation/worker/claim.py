@@ -126,9 +126,9 @@ def claim(
     own = session.exec(_CLAIM[dialect], params=params).all()  # type: ignore[call-overload]
     room = fill_to - len(own)
     fillers = []
-    # None of its own taken (a re-delivery): no flag read, fill as before.
-    others_waiting = own[0][2] if own and dialect == "postgresql" else True
-    if dialect == "postgresql" and room > 0 and others_waiting:
+    # The claim's rows say whether others wait; with none of its own taken (a
+    # re-delivery) there is no row to say it, and it fills as before.
+    if dialect == "postgresql" and room > 0 and (not own or own[0][2]):
         fill = {"now": now, "max_attempts": max_attempts, "room": room}
         fillers = session.exec(_FILL, params=fill).all()  # type: ignore[call-overload]
     stamp = next((row[1] for row in (*own, *fillers)), None)
