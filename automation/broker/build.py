@@ -19,11 +19,11 @@ log = logging.getLogger(__name__)
 # the worker is counted dead: no heartbeat for HEARTBEAT_TIMEOUT_MS, noticed by a
 # "maintenance" pass inside a broker command. Dramatiq's defaults (60 s, one command in a
 # thousand) left a killed process's messages waiting a minute or more. A live worker
-# heartbeats on every command, and each of its consumer threads polls at least once a
-# second even when busy (the delay queues' consumers are never full), so 5 s is five
-# missed polls; a worker counted dead by mistake only has its messages worked twice,
-# which claims make harmless. Maintenance on every command costs two small sorted-set
-# reads inside the script that runs anyway.
+# heartbeats on every command, and a consumer thread not holding all it may looks at
+# least once a second (``waking.IDLE_WAIT_S``; the delay queues' consumers are never
+# full), so 5 s is five missed looks; a worker counted dead by mistake only has its
+# messages worked twice, which claims make harmless. Maintenance on every command costs
+# two small sorted-set reads inside the script that runs anyway.
 HEARTBEAT_TIMEOUT_MS = 5_000
 MAINTENANCE_CHANCE = 1_000_000  # out of a million commands: every one
 _lock = threading.Lock()
@@ -37,9 +37,9 @@ def build_broker(url: str) -> Broker:
     if url.startswith("stub"):
         broker = StubBroker()
     elif url.startswith(("redis://", "rediss://", "unix://")):
-        from dramatiq.brokers.redis import RedisBroker
+        from automation.broker.waking import WakingRedisBroker
 
-        broker = RedisBroker(
+        broker = WakingRedisBroker(
             url=url,
             heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=MAINTENANCE_CHANCE,
