@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from automation import clock
 from automation.config import get_settings
-from automation.db import get_engine
+from automation.db import get_engine, mark_redoable
 from automation.db.sql import dialect_insert
 from automation.models import SchedulerState
 
@@ -65,5 +65,6 @@ def runs() -> list[SchedulerState]:
 def _save(job: str, scope: str, values: dict[str, object]) -> None:
     row = {"job": job, "scope": scope, "last_emitted": 0, **values}
     with get_engine().begin() as conn:
+        mark_redoable(conn)  # lost in a crash: the day is covered again, creating nothing twice
         insert = dialect_insert(conn, _state).values(row)
         conn.execute(insert.on_conflict_do_update(index_elements=["job", "scope"], set_=values))

@@ -106,8 +106,11 @@ def _retrying(event_pks: list[int], fillers: list[int] | None) -> int:
 
 def _process(event_pks: list[int], fillers: list[int] | None) -> int:
     """Claim and process one chunk in one transaction; ``fillers`` (None: fill nothing)
-    is given the other events the chunk took, for the caller's one-by-one fallback."""
-    with session_scope() as session:
+    is given the other events the chunk took, for the caller's one-by-one fallback.
+
+    Its commit does not wait for the disk (``db.mark_redoable``): a chunk a crash
+    undoes leaves its events unprocessed, for the relay to offer again."""
+    with session_scope(redoable=True) as session:
         claimed = claim(
             session,
             event_pks,

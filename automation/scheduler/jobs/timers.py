@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from automation import clock
-from automation.db import get_engine
+from automation.db import get_engine, mark_redoable
 from automation.db.sql import chunks, execute_arrays
 from automation.events import catalog
 from automation.events.ingest import announce
@@ -51,6 +51,7 @@ def _fire(part: list[Due], at: datetime) -> None:
     customer and no visitor, so ingest's identity work had nothing to do."""
     events = [catalog.timer_due(*row) for row in part]
     with get_engine().begin() as conn:
+        mark_redoable(conn)  # a batch a crash undoes leaves its timers unfired: fired again
         stored = insert_events(conn, events, clock.plain_utc(clock.now()), "scheduler")
         _mark_fired(conn, [row[0] for row in part], at)
     announce("scheduler", len(events), list(stored.values()))  # one stored already: a duplicate
