@@ -46,10 +46,12 @@ POLL = 0.01  # seconds between looks at the database
 IDLE_TIMEOUT = 120.0  # seconds the engine may stay busy before the demo gives up
 STALL_SECONDS = 10.0  # no progress this long: the work waiting is offered again
 log = logging.getLogger(__name__)
-# An idle Redis consumer polls with a growing back-off up to the worker timeout
-# (dramatiq's default, 1 s); the replay waits on the workers over a thousand times, and
-# each wait crosses the broker two to four times (event, delivery, its email_sent).
-# 10 ms against 50: the Redis replay took 201-207 s against 252 s, back to back.
+# A consumer holding all it may (its prefetch) looks again with a growing back-off up
+# to the worker timeout (dramatiq's default, 1 s), since a thread finishing a message
+# wakes nobody; the replay waits on the workers over a thousand times, and each wait
+# crosses the broker two to four times (event, delivery, its email_sent). 10 ms
+# against 50: the Redis replay took 201-207 s against 252 s, back to back, when idle
+# consumers polled too (they now wait to be woken: ``broker/waking.py``).
 WORKER_TIMEOUT_MS = 10
 
 
