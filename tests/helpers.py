@@ -61,9 +61,29 @@ def statements_run() -> Iterator[list[str]]:
     def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(" ".join(statement.split()))
 
-    engine = db.get_engine()
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with _listening("before_cursor_execute", note):
         yield seen
+
+
+@contextmanager
+def commits_made() -> Iterator[list[str]]:
+    """``synchronous_commit`` as each commit of the application's engine inside the block
+    found it (PostgreSQL): "off" for a commit that returns before its flush to disk."""
+    seen: list[str] = []
+
+    def note(conn: Any) -> None:
+        raw = conn.connection.driver_connection  # same transaction, no event of ours
+        seen.append(raw.execute("SELECT current_setting('synchronous_commit')").fetchone()[0])
+
+    with _listening("commit", note):
+        yield seen
+
+
+@contextmanager
+def _listening(name: str, listener: Any) -> Iterator[None]:
+    engine = db.get_engine()
+    event.listen(engine, name, listener)
+    try:
+        yield
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(engine, name, listener)
