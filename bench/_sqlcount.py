@@ -43,7 +43,7 @@ def kind(statement: str) -> str:
 def counting() -> Iterator[Sql]:
     """Count the statements, commits and check-outs of ``get_engine()`` meanwhile, and
     every psycopg ``execute`` (ingest writes events on the raw connection, unseen by
-    SQLAlchemy's events; the pool's pings likewise)."""
+    SQLAlchemy's events; ``pool_pre_ping`` pings likewise)."""
     import psycopg
     from sqlalchemy import event
 

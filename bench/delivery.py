@@ -191,7 +191,7 @@ def report_sql(run: Run) -> dict[str, float]:
     print(
         f"  SQL: {sql.total / n:.2f} statements/message ({sql.total:,}; listener), "
         f"{sql.commits / n:.2f} transactions, {sql.checkouts / n:.2f} pool check-outs "
-        f"(one idle over 0.5 s is pinged first); {sql.driver / n:.2f} psycopg executes, "
+        f"(each pings: pool_pre_ping); {sql.driver / n:.2f} psycopg executes, "
         f"≈ {trips / n:.1f} round trips/message with BEGIN/COMMIT; "
         f"{1000 * sql.seconds / n:.3f} ms/message in execute (summed over threads)"
     )

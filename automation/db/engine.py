@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import InvalidatePoolError
 from sqlmodel import Session, create_engine
 
 from automation.config import get_settings
@@ -41,6 +39,7 @@ def engine_for(url: str) -> Engine:
         kwargs.update(
             pool_size=10,
             max_overflow=10,
+            pool_pre_ping=True,
             connect_args={"prepare_threshold": None},
             json_serializer=json_dumps,
             json_deserializer=orjson.loads,
@@ -49,36 +48,7 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
-    else:
-        event.listen(engine, "checkin", _note_idle)
-        event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
     return engine
-
-
-# A pooled connection is pinged before use only when it sat idle this long, as HikariCP
-# does (its aliveBypassWindowMs): SQLAlchemy's pool_pre_ping pinged at every check-out,
-# a round trip per transaction (2.8 s of a 92 s demo on PostgreSQL). One the server
-# dropped while in use or just after fails its next statement instead; SQLAlchemy then
-# discards the pool's older connections, and the worker runs a chunk once more
-# (``worker/process.py``) or a delivery batch message by message.
-PING_AFTER_IDLE_S = 0.5
-_IDLE_SINCE = "automation_idle_since"
-
-
-def _note_idle(_dbapi_conn: Any, record: Any) -> None:
-    record.info[_IDLE_SINCE] = time.monotonic()
-
-
-def _ping_if_idle(dialect: Any, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-    idle_since = record.info.get(_IDLE_SINCE)
-    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
-        return  # new, or back in the pool a moment ago
-    try:
-        dialect.do_ping(dbapi_conn)
-    except Exception as exc:
-        if dialect.is_disconnect(exc, dbapi_conn, None):
-            raise InvalidatePoolError() from exc  # the pool reconnects, dropping the others
-        raise
 
 
 # Types orjson would write on its own where the standard library refuses them: they go
