@@ -10,11 +10,12 @@ from typing import Any
 import dramatiq
 import pytest
 import redis
-from dramatiq import Worker
+from dramatiq import Broker, Worker
 from dramatiq.brokers.redis import RedisBroker
 
 from automation.broker import build_broker, waking
 from tests.services import REDIS_URL, require
+from tests.worker.procs import wait_until
 
 QUEUE = "wake_test"
 
@@ -28,7 +29,9 @@ def server() -> redis.Redis:
 
 
 @pytest.fixture
-def received(server: redis.Redis) -> Iterator[tuple[Any, list[str]]]:
+def received(
+    server: redis.Redis,
+) -> Iterator[tuple[dramatiq.Actor[..., None], list[str], threading.Event, Broker]]:
     """A broker of ours with one actor recording what it gets, and an idle worker on it
     polling as often as the demo's (10 ms) would."""
     broker = build_broker(REDIS_URL)
@@ -39,11 +42,11 @@ def received(server: redis.Redis) -> Iterator[tuple[Any, list[str]]]:
         got.append(text)
         arrived.set()
 
-    actor = dramatiq.actor(record, broker=broker, queue_name=QUEUE, max_retries=0)
+    actor = dramatiq.actor(queue_name=QUEUE, broker=broker, max_retries=0)(record)
     worker = Worker(broker, worker_threads=1, worker_timeout=10)
     worker.start()
     try:
-        yield actor, got, arrived, broker  # type: ignore[misc]
+        yield actor, got, arrived, broker
     finally:
         worker.stop()
         broker.close()
@@ -57,17 +60,8 @@ def _waiting(server: redis.Redis) -> int:
     return sum(1 for c in server.client_list() if "b" in c.get("flags", ""))  # blocked
 
 
-def _until(test: Any, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not test():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_idle_consumers_do_not_poll_redis(server: redis.Redis, received: Any) -> None:
-    assert _until(lambda: _waiting(server) == 2), "the queue's and its delay queue's consumers"
+    wait_until(lambda: _waiting(server) == 2, 10)  # the queue's and its delay queue's consumers
     before = _calls(server, "evalsha")
     time.sleep(1.5)
     # Polling every 10 ms, the two consumers ran the fetch script about 300 times; waiting
@@ -79,7 +73,7 @@ def test_a_message_wakes_an_idle_worker(
     server: redis.Redis, received: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     actor, got, arrived, _ = received
-    assert _until(lambda: _waiting(server) == 2)
+    wait_until(lambda: _waiting(server) == 2, 10)
     monkeypatch.setattr(waking, "IDLE_WAIT_S", 60)  # the next waits: only a token ends them
     time.sleep(1.2)  # every consumer's current wait (1 s) over; they now wait 60 s
     actor.send("hello")
@@ -94,7 +88,7 @@ def test_a_message_sent_without_a_token_is_found_at_the_next_look(
     server: redis.Redis, received: Any
 ) -> None:
     _, got, arrived, _ = received
-    assert _until(lambda: _waiting(server) == 2)
+    wait_until(lambda: _waiting(server) == 2, 10)
     plain = RedisBroker(url=REDIS_URL)  # another program: dramatiq's broker, no wake-up
     plain.declare_queue(QUEUE)
     plain.enqueue(dramatiq.Message(QUEUE, "record", ("quiet",), {}, {}))
