@@ -122,7 +122,10 @@ def frozen_at(at: datetime) -> Iterator[pendulum.DateTime]:
 def plain_utc(value: datetime) -> datetime:
     """An aware datetime as a plain ``datetime`` in UTC, for arithmetic and binds on hot
     paths (pendulum's conversions and arithmetic cost several times the standard
-    library's); a naive one is a bug."""
+    library's, and psycopg binds a pendulum time through pendulum's arithmetic); a naive
+    one is a bug."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # plain and in UTC already: most times read back from the database
     offset = value.utcoffset()
     if offset is None:
         raise ValueError(f"naive datetime {value!r} refused: store aware times only")

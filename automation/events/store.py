@@ -51,21 +51,17 @@ def insert_events(
     return _insert(conn, [(ev, source, now) for ev in events])
 
 
-def _plain(value: datetime) -> datetime:
-    """``value`` as psycopg dumps it cheaply: it takes a time's difference from an epoch,
-    which for a pendulum ``DateTime`` builds a pendulum ``Interval``, 11% of a chunk's
-    CPU when its sign-ups emitted their events (py-spy, ``bench/journeys.py``)."""
-    return value if type(value) is datetime else clock.plain_utc(value)
-
-
 def _insert(conn: Connection, rows: list[tuple[EventIn, str, datetime]]) -> dict[str, int]:
     if conn.dialect.name == "postgresql":
         raw = cast(psycopg.Connection[Any], conn.connection.driver_connection)  # same transaction
         params = (
             [ev.event_id for ev, _, _ in rows],
             [ev.type for ev, _, _ in rows],
-            [_plain(ev.occurred_at) for ev, _, _ in rows],
-            [_plain(at) for _, _, at in rows],
+            # Plain times: psycopg binds a time as its difference from an epoch, which
+            # for a pendulum one built a pendulum Interval, 11% of a chunk's CPU when its
+            # sign-ups emitted their events (py-spy, bench/journeys.py).
+            [clock.plain_utc(ev.occurred_at) for ev, _, _ in rows],
+            [clock.plain_utc(at) for _, _, at in rows],
             [ev.visitor_id for ev, _, _ in rows],
             [ev.customer_id for ev, _, _ in rows],
             [Jsonb(ev.properties) for ev, _, _ in rows],
